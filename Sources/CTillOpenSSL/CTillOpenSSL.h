@@ -1,0 +1,11 @@
+#ifndef C_TILL_OPENSSL_H
+#define C_TILL_OPENSSL_H
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#endif
