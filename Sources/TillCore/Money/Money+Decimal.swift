@@ -24,7 +24,8 @@ extension Money {
             throw .excessPrecision(MoneyError.quoting(text), currency)
         }
         let magnitude = try number.minorUnitMagnitude(exponent: currency.minorUnitExponent)
-        self.init(minorUnits: try signedMinorUnits(magnitude, isNegative: number.isNegative), currency: currency)
+        let minorUnits = try Self.signedMinorUnits(magnitude, isNegative: number.isNegative)
+        self.init(minorUnits: minorUnits, currency: currency)
     }
 
     /// Parses a decimal amount that may have more decimal places than the currency, rounding
@@ -42,12 +43,15 @@ extension Money {
         var magnitude = try number.minorUnitMagnitude(exponent: exponent)
         let dropped = number.fractionDigits.dropFirst(exponent)
         let remainder = DiscardedFraction(decimalDigits: dropped)
-        if rounding.incrementsMagnitude(remainder: remainder, isNegative: number.isNegative, truncatedIsOdd: magnitude % 2 == 1) {
+        let roundsAway = rounding.incrementsMagnitude(
+            remainder: remainder, isNegative: number.isNegative, truncatedIsOdd: magnitude % 2 == 1)
+        if roundsAway {
             let (incremented, overflow) = magnitude.addingReportingOverflow(1)
             guard !overflow else { throw .overflow }
             magnitude = incremented
         }
-        self.init(minorUnits: try signedMinorUnits(magnitude, isNegative: number.isNegative), currency: currency)
+        let minorUnits = try Self.signedMinorUnits(magnitude, isNegative: number.isNegative)
+        self.init(minorUnits: minorUnits, currency: currency)
     }
 
     /// The exact amount as a decimal string with exactly the currency's number of decimal
@@ -68,15 +72,17 @@ extension Money {
     }
 }
 
-/// `Int64` minor units from a magnitude and a sign, refusing what does not fit.
-func signedMinorUnits(_ magnitude: UInt64, isNegative: Bool) throws(MoneyError) -> Int64 {
-    if isNegative {
-        // One more unit fits below zero than above it.
-        guard magnitude <= Int64.min.magnitude else { throw .overflow }
-        return magnitude == Int64.min.magnitude ? Int64.min : -Int64(magnitude)
+extension Money {
+    /// `Int64` minor units from a magnitude and a sign, refusing what does not fit.
+    static func signedMinorUnits(_ magnitude: UInt64, isNegative: Bool) throws(MoneyError) -> Int64 {
+        if isNegative {
+            // One more unit fits below zero than above it.
+            guard magnitude <= Int64.min.magnitude else { throw .overflow }
+            return magnitude == Int64.min.magnitude ? Int64.min : -Int64(magnitude)
+        }
+        guard magnitude <= UInt64(Int64.max) else { throw .overflow }
+        return Int64(magnitude)
     }
-    guard magnitude <= UInt64(Int64.max) else { throw .overflow }
-    return Int64(magnitude)
 }
 
 /// A decimal number split into sign and digit runs, validated against PayPal's pattern.

@@ -93,12 +93,14 @@ extension Money {
         let (quotient, remainder) = divisor.dividingFullWidth(product)
         var magnitude = quotient
         let discarded = DiscardedFraction(remainder: remainder, divisor: divisor)
-        if rounding.incrementsMagnitude(remainder: discarded, isNegative: isNegative, truncatedIsOdd: quotient % 2 == 1) {
+        let roundsAway = rounding.incrementsMagnitude(
+            remainder: discarded, isNegative: isNegative, truncatedIsOdd: quotient % 2 == 1)
+        if roundsAway {
             let (incremented, overflow) = magnitude.addingReportingOverflow(1)
             guard !overflow else { throw .overflow }
             magnitude = incremented
         }
-        return Money(minorUnits: try signedMinorUnits(magnitude, isNegative: isNegative), currency: currency)
+        return Money(minorUnits: try Self.signedMinorUnits(magnitude, isNegative: isNegative), currency: currency)
     }
 
     /// `percent` percent of the amount, rounded to a whole minor unit (15% of USD 10.01 is
@@ -113,7 +115,9 @@ extension Money {
     /// (a 2.9% fee is 290 basis points).
     ///
     /// - Throws: ``MoneyError/overflow`` when the result does not fit in `Int64` minor units.
-    public func multiplied(byBasisPoints basisPoints: Int64, rounding: RoundingMode = .halfEven) throws(MoneyError) -> Money {
+    public func multiplied(
+        byBasisPoints basisPoints: Int64, rounding: RoundingMode = .halfEven
+    ) throws(MoneyError) -> Money {
         try multiplied(by: basisPoints, dividedBy: 10_000, rounding: rounding)
     }
 
@@ -162,7 +166,8 @@ extension Money {
         var parts: [Money] = []
         parts.reserveCapacity(shares.count)
         for share in shares {
-            parts.append(Money(minorUnits: try signedMinorUnits(share, isNegative: isNegative), currency: currency))
+            let minorUnits = try Self.signedMinorUnits(share, isNegative: isNegative)
+            parts.append(Money(minorUnits: minorUnits, currency: currency))
         }
         return parts
     }
