@@ -168,4 +168,25 @@ struct Ed25519Tests {
         #expect(try Ed25519.PrivateKey().publicKey != key.publicKey)
         #expect(!String(describing: key).contains(Hex.encode(key.rawRepresentation.withUnsafeBytes { Array($0) })))
     }
+
+    @Test("one key signs and verifies from many threads at once")
+    func concurrent() async throws {
+        let vector = Self.vectors[2]
+        let key = try Ed25519.PrivateKey(rawRepresentation: hex(vector.secretKey))
+        let message = hex(vector.message)
+        await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    (0..<50).allSatisfy { _ in
+                        guard let signature = try? key.signature(for: message) else { return false }
+                        return Hex.encode(signature) == vector.signature
+                            && key.publicKey.isValidSignature(signature, for: message)
+                    }
+                }
+            }
+            for await ok in group {
+                #expect(ok)
+            }
+        }
+    }
 }
