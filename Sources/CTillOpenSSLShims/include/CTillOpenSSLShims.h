@@ -1,12 +1,45 @@
 #ifndef C_TILL_OPENSSL_SHIMS_H
 #define C_TILL_OPENSSL_SHIMS_H
 
-// Wrappers for the OpenSSL calls Swift cannot make directly (function-like macros).
+// Wrappers for the OpenSSL calls Swift cannot make comfortably: function-like macros,
+// OSSL_PARAM arrays that point at C string literals, and thread-local state.
 // Every symbol is prefixed `till_` so it cannot collide with another package's shims.
+//
+// OpenSSL types are forward-declared rather than included so that this module does not
+// carry a second copy of the OpenSSL headers next to CTillOpenSSL; pointers to these
+// incomplete structs import into Swift as OpaquePointer, the same as CTillOpenSSL's.
 
 #include <stddef.h>
 
+struct evp_md_ctx_st;
+struct evp_mac_ctx_st;
+
+/// Sizes the Swift code relies on; shims.c checks each against OpenSSL's own constant.
+enum {
+    TILL_SHA256_DIGEST_LENGTH = 32,
+    TILL_AES256_KEY_LENGTH = 32,
+    TILL_GCM_NONCE_LENGTH = 12,
+    TILL_GCM_TAG_LENGTH = 16,
+    TILL_KEY_WRAP_OVERHEAD = 8,
+};
+
 /// The OpenSSL version this process runs against, for diagnostics.
 const char *till_openssl_version(void);
+
+/// Borrows this thread's cached digest context, creating it on first use, so that
+/// one-shot hashing allocates nothing once warm. Returns NULL when the context is already
+/// borrowed on this thread (re-entrant use) or cannot be created; the caller then uses a
+/// fresh context of its own. Every non-NULL result must be given back with
+/// `till_thread_digest_ctx_release` on the same thread.
+struct evp_md_ctx_st *till_thread_digest_ctx_acquire(void);
+
+/// Gives back the context borrowed with `till_thread_digest_ctx_acquire`.
+void till_thread_digest_ctx_release(struct evp_md_ctx_st *ctx);
+
+/// Selects the digest of an HMAC context by name ("SHA256"). Returns 1 on success.
+int till_mac_ctx_set_digest(struct evp_mac_ctx_st *ctx, const char *digest_name);
+
+/// Frees memory that OpenSSL allocated (OPENSSL_free is a function-like macro).
+void till_openssl_free(void *pointer);
 
 #endif
