@@ -327,10 +327,16 @@ extension Payment {
     }
 
     /// Evidence was submitted; the dispute is under review.
+    ///
+    /// - Parameter stage: the stage the evidence answers, when the event says; evidence for
+    ///   an earlier stage than the dispute's is a late event.
     @discardableResult
-    public mutating func submitDisputeEvidence(id disputeID: String, at date: Date) throws(CheckoutError) -> Change {
+    public mutating func submitDisputeEvidence(
+        id disputeID: String, stage: DisputeStage? = nil, at date: Date
+    ) throws(CheckoutError) -> Change {
         try atomically { (p) throws(CheckoutError) in
             let index = try p.requireDispute(disputeID, .submitEvidence)
+            if let stage, stage < p.disputes[index].stage { return .unchanged }
             guard try p.admit(.submitEvidence, dispute: p.disputes[index]) else { return .unchanged }
             p.disputes[index].status = .underReview
             p.disputes[index].evidenceSubmittedAt = date
