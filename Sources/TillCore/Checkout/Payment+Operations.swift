@@ -254,7 +254,9 @@ extension Payment {
                 updated.requiresAction = false
                 updated.failure = failure
             case .unknown:
+                // The challenge's fate is lost with everything else; reconciliation settles it.
                 updated.status = .unknown
+                updated.requiresAction = false
             case .requiresAction:
                 guard current.kind == .authorize else {
                     throw p.refusal(
