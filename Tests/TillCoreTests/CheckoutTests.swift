@@ -411,6 +411,23 @@ struct CheckoutTests {
         }
     }
 
+    @Test func corruptStoredPaymentsAreReportedNotTrapped() throws {
+        let payment = try paymentIn(.partiallyRefunded)
+        // Every amount pushed to Int64.min: sums must clamp, and the checker must say so.
+        let json = try #require(String(data: JSONEncoder().encode(payment), encoding: .utf8))
+        let hostile = json.replacingOccurrences(
+            of: #""amount":(\d+)"#, with: "\"amount\":-9223372036854775808", options: .regularExpression)
+        let decoded = try JSONDecoder().decode(Payment.self, from: Data(hostile.utf8))
+        _ = decoded.status
+        _ = (decoded.capturable, decoded.refundable, decoded.chargedBack)
+        #expect(!decoded.checkInvariants().isEmpty)
+
+        let noAuthorization = json.replacingOccurrences(of: #""kind":"authorize""#, with: #""kind":"capture""#)
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(Payment.self, from: Data(noAuthorization.utf8))
+        }
+    }
+
     @Test func statusesHaveTheirAPINames() {
         #expect(PaymentStatus.partiallyCaptured.apiName == "partially_captured")
         #expect(PaymentStatus.requiresAction.apiName == "requires_action")

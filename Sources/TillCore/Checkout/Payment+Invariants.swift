@@ -62,14 +62,14 @@ extension Payment {
         let chargedBack = chargedBackMinorUnits
         check(0 <= captured && captured <= authorized, "captured_within_authorized", "captured \(captured) of authorized \(authorized)")
         check(
-            captured + inFlight(.capture) <= authorized, "captures_in_flight_reserved",
+            Int64.saturating(captured, plus: inFlight(.capture)) <= authorized, "captures_in_flight_reserved",
             "captured \(captured) + in flight \(inFlight(.capture)) > authorized \(authorized)")
         check(0 <= refunded && refunded <= captured, "refunded_within_captured", "refunded \(refunded) of captured \(captured)")
         check(
-            refunded + inFlight(.refund) + disputedMinorUnits <= captured, "refunds_and_disputes_reserved",
+            Int64.saturating(.saturating(refunded, plus: inFlight(.refund)), plus: disputedMinorUnits) <= captured, "refunds_and_disputes_reserved",
             "refunded \(refunded) + in flight \(inFlight(.refund)) + disputed \(disputedMinorUnits) > captured \(captured)")
         check(
-            0 <= chargedBack && chargedBack <= captured - refunded, "chargeback_within_unrefunded",
+            0 <= chargedBack && chargedBack <= Int64.saturating(captured, minus: refunded), "chargeback_within_unrefunded",
             "charged back \(chargedBack) of captured \(captured) - refunded \(refunded)")
         check(disputes.isEmpty || captured > 0, "disputes_need_capture", "a dispute on a payment with nothing captured")
 
@@ -79,7 +79,7 @@ extension Payment {
         check(voids.filter(\.status.isInFlight).count <= 1, "one_void_in_flight", "more than one void in flight")
         if let void = voids.first(where: { $0.status == .succeeded }) {
             check(
-                captured + void.amount.minorUnits == authorized, "void_releases_the_rest",
+                Int64.saturating(captured, plus: void.amount.minorUnits) == authorized, "void_releases_the_rest",
                 "void of \(void.amount.minorUnits) with captured \(captured) of authorized \(authorized)")
             check(
                 !transactions.contains { $0.kind == .capture && $0.sequence > void.sequence && $0.status != .failed },

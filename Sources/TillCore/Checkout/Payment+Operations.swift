@@ -160,7 +160,7 @@ extension Payment {
             if p.transactions.contains(where: { ($0.kind == .capture || $0.kind == .void) && $0.status.isInFlight }) {
                 throw p.refusal(.operationInFlight, .void, "cannot void while a capture or void is pending or unknown")
             }
-            let rest = p.authorizedMinorUnits - p.capturedMinorUnits
+            let rest = Int64.saturating(p.authorizedMinorUnits, minus: p.capturedMinorUnits)
             guard !p.isRemainderReleased, rest > 0 else {
                 throw p.refusal(.amountExceedsLimit, .void, "nothing left to release on a payment that is \(p.status.apiName)")
             }
@@ -373,7 +373,7 @@ extension Payment {
             let dispute = p.disputes[index]
             guard try p.admit(operation, dispute: dispute) else { return .unchanged }
             let net = p.netChargedBack(disputeID: disputeID)
-            let settle = final == .won ? net : dispute.amount.minorUnits - net
+            let settle = final == .won ? net : Int64.saturating(dispute.amount.minorUnits, minus: net)
             if settle > 0 {
                 try p.requireNewTransactionID(transactionID, operation)
                 _ = p.append(
@@ -404,7 +404,7 @@ extension Payment {
                     .notAllowed, .recordChargeback,
                     "cannot record a chargeback on dispute \(disputeID) at the inquiry stage")
             }
-            let room = dispute.amount.minorUnits - p.netChargedBack(disputeID: disputeID)
+            let room = Int64.saturating(dispute.amount.minorUnits, minus: p.netChargedBack(disputeID: disputeID))
             guard amount.minorUnits <= room else {
                 throw p.refusal(
                     .amountExceedsLimit, .recordChargeback,

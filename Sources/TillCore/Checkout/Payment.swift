@@ -57,10 +57,7 @@ public struct Payment: Hashable, Sendable, Codable, Identifiable {
     func total(_ kind: TransactionKind, _ include: (Transaction) -> Bool) -> Int64 {
         var sum: Int64 = 0
         for transaction in transactions where transaction.kind == kind && include(transaction) {
-            // Saturate rather than trap: the invariants bound these sums far below the limit,
-            // and a checker must survive a state that breaks them.
-            let (result, overflow) = sum.addingReportingOverflow(transaction.amount.minorUnits)
-            sum = overflow ? .max : result
+            sum = .saturating(sum, plus: transaction.amount.minorUnits)
         }
         return sum
     }
@@ -73,10 +70,10 @@ public struct Payment: Hashable, Sendable, Codable, Identifiable {
     public var capturedMinorUnits: Int64 { succeeded(.capture) }
     public var refundedMinorUnits: Int64 { succeeded(.refund) }
     /// Charged back and not reinstated, over all disputes.
-    public var chargedBackMinorUnits: Int64 { succeeded(.chargeback) - succeeded(.chargebackReversal) }
+    public var chargedBackMinorUnits: Int64 { .saturating(succeeded(.chargeback), minus: succeeded(.chargebackReversal)) }
     /// Amount under disputes that are not won (reserved against refunds).
     public var disputedMinorUnits: Int64 {
-        disputes.filter { $0.status != .won }.reduce(0) { $0 + $1.amount.minorUnits }
+        disputes.filter { $0.status != .won }.reduce(0) { .saturating($0, plus: $1.amount.minorUnits) }
     }
 
     public var authorized: Money { Money(minorUnits: authorizedMinorUnits, currency: currency) }
@@ -86,8 +83,9 @@ public struct Payment: Hashable, Sendable, Codable, Identifiable {
     public var disputed: Money { Money(minorUnits: disputedMinorUnits, currency: currency) }
 
     func netChargedBack(disputeID: String) -> Int64 {
-        total(.chargeback) { $0.status == .succeeded && $0.disputeID == disputeID }
-            - total(.chargebackReversal) { $0.status == .succeeded && $0.disputeID == disputeID }
+        .saturating(
+            total(.chargeback) { $0.status == .succeeded && $0.disputeID == disputeID },
+            minus: total(.chargebackReversal) { $0.status == .succeeded && $0.disputeID == disputeID })
     }
 
     var hasSucceededVoid: Bool { transactions.contains { $0.kind == .void && $0.status == .succeeded } }
@@ -103,14 +101,16 @@ public struct Payment: Hashable, Sendable, Codable, Identifiable {
     public var capturable: Money {
         let blocked = isRemainderReleased
             || transactions.contains { $0.status.isInFlight && ($0.kind == .void || ($0.kind == .capture && $0.isFinalCapture)) }
-        let rest = blocked ? 0 : authorizedMinorUnits - capturedMinorUnits - inFlight(.capture)
+        let rest = blocked ? 0 : Int64.saturating(.saturating(authorizedMinorUnits, minus: capturedMinorUnits), minus: inFlight(.capture))
         return Money(minorUnits: max(0, rest), currency: currency)
     }
 
     /// What a new refund (or dispute) may take now: captured, less refunds succeeded and in
     /// flight, less amounts under disputes that are not won.
     public var refundable: Money {
-        let rest = capturedMinorUnits - refundedMinorUnits - inFlight(.refund) - disputedMinorUnits
+        let rest = [refundedMinorUnits, inFlight(.refund), disputedMinorUnits].reduce(capturedMinorUnits) {
+            Int64.saturating($0, minus: $1)
+        }
         return Money(minorUnits: max(0, rest), currency: currency)
     }
 
