@@ -16,6 +16,7 @@ public struct PaymentRule: Hashable, Sendable {
     /// Why the row is what it is.
     public let why: String
 
+    /// The row's verdict for a payment in `status`.
     public func verdict(in status: PaymentStatus) -> Verdict {
         if allowed.contains(status) { return .allowed }
         if ignored.contains(status) { return .ignored }
@@ -25,6 +26,7 @@ public struct PaymentRule: Hashable, Sendable {
 
 /// One row of the resolution table: an outcome reported for a transaction in a status.
 public struct ResolutionRule: Hashable, Sendable {
+    /// The outcome reported, without its details.
     public enum Reported: String, Hashable, Sendable, CaseIterable {
         case succeeded, failed, unknown, requiresAction
     }
@@ -43,6 +45,7 @@ public struct DisputeRule: Hashable, Sendable {
     public let ignored: Set<DisputeStatus>
     public let why: String
 
+    /// The row's verdict for a dispute in `status`.
     public func verdict(in status: DisputeStatus) -> Verdict {
         if allowed.contains(status) { return .allowed }
         if ignored.contains(status) { return .ignored }

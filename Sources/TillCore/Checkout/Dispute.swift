@@ -54,7 +54,9 @@ public struct Dispute: Hashable, Sendable, Codable, Identifiable {
     public let reason: String?
     public let gatewayReference: String?
     public let openedAt: Date
+    /// When evidence was submitted at the current stage; cleared by an escalation.
     public internal(set) var evidenceSubmittedAt: Date?
+    /// When the dispute was won, lost or accepted.
     public internal(set) var closedAt: Date?
 
     init(

@@ -14,6 +14,7 @@ public struct Payment: Hashable, Sendable, Codable, Identifiable {
     /// In the order they were written; sequences strictly increase. The first is the
     /// authorization.
     public internal(set) var transactions: [Transaction]
+    /// In the order they were opened.
     public internal(set) var disputes: [Dispute]
     /// When the gateway reported the authorization expired; the uncaptured rest is released.
     public internal(set) var expiredAt: Date?
@@ -38,6 +39,7 @@ public struct Payment: Hashable, Sendable, Codable, Identifiable {
         self.expiredAt = nil
     }
 
+    /// Every amount in the payment is in this currency.
     public var currency: Currency { amount.currency }
 
     /// The authorization transaction (always the first).
@@ -49,7 +51,9 @@ public struct Payment: Hashable, Sendable, Codable, Identifiable {
         "\(id)-\(transaction.kind.rawValue)-\(transaction.sequence)"
     }
 
+    /// The transaction with this id, if the payment owns one.
     public func transaction(id: String) -> Transaction? { transactions.first { $0.id == id } }
+    /// The dispute with this id, if the payment has one.
     public func dispute(id: String) -> Dispute? { disputes.first { $0.id == id } }
 
     // MARK: Derived amounts (minor units of `currency`)
@@ -67,7 +71,9 @@ public struct Payment: Hashable, Sendable, Codable, Identifiable {
 
     /// Authorized amount: the authorization's amount once it succeeded.
     public var authorizedMinorUnits: Int64 { authorization.status == .succeeded ? authorization.amount.minorUnits : 0 }
+    /// Sum of succeeded captures.
     public var capturedMinorUnits: Int64 { succeeded(.capture) }
+    /// Sum of succeeded refunds.
     public var refundedMinorUnits: Int64 { succeeded(.refund) }
     /// Charged back and not reinstated, over all disputes.
     public var chargedBackMinorUnits: Int64 { .saturating(succeeded(.chargeback), minus: succeeded(.chargebackReversal)) }
@@ -76,6 +82,8 @@ public struct Payment: Hashable, Sendable, Codable, Identifiable {
         disputes.filter { $0.status != .won }.reduce(0) { .saturating($0, plus: $1.amount.minorUnits) }
     }
 
+    /// The amounts above as ``Money`` in the payment's currency, as the API reports them
+    /// (`amount_authorized`, `amount_captured`, `amount_refunded`, `amount_disputed`).
     public var authorized: Money { Money(minorUnits: authorizedMinorUnits, currency: currency) }
     public var captured: Money { Money(minorUnits: capturedMinorUnits, currency: currency) }
     public var refunded: Money { Money(minorUnits: refundedMinorUnits, currency: currency) }

@@ -60,7 +60,9 @@ public struct DeclineCode: RawRepresentable, Hashable, Sendable, Codable, Custom
 
 /// Why a transaction failed, in the shared taxonomy, keeping the gateway's own words.
 public struct TransactionFailure: Hashable, Sendable, Codable {
+    /// The shared taxonomy's code.
     public var code: DeclineCode
+    /// The gateway's own code and message, kept verbatim for support.
     public var gatewayCode: String?
     public var gatewayMessage: String?
 
@@ -106,7 +108,9 @@ public struct Transaction: Hashable, Sendable, Codable, Identifiable {
     public let origin: TransactionOrigin
     /// For chargebacks and their reversals: the dispute they belong to.
     public let disputeID: String?
+    /// The gateway's id for the operation; gateway events are deduplicated by it.
     public internal(set) var gatewayReference: String?
+    /// Why it failed; set exactly when `status` is `failed`.
     public internal(set) var failure: TransactionFailure?
     public let createdAt: Date
     public internal(set) var updatedAt: Date
