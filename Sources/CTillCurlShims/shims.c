@@ -1,5 +1,57 @@
 #include "CTillCurlShims.h"
 
+_Static_assert(sizeof(curl_off_t) == 8, "TillHTTP passes curl_off_t as Int64");
+
+CURLcode till_curl_global_init_default(void) {
+    return curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 CURLcode till_curl_easy_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
+}
+
+CURLcode till_curl_easy_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+CURLcode till_curl_easy_setopt_pointer(CURL *handle, CURLoption option, void *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+CURLcode till_curl_easy_setopt_string(CURL *handle, CURLoption option, const char *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+CURLcode till_curl_easy_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+CURLcode till_curl_easy_setopt_write_function(CURL *handle, CURLoption option,
+                                              curl_write_callback value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+CURLcode till_curl_easy_setopt_xferinfo_function(CURL *handle, CURLoption option,
+                                                 curl_xferinfo_callback value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+CURLcode till_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+CURLcode till_curl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+CURLcode till_curl_easy_getinfo_string(CURL *handle, CURLINFO info, char **value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+CURLMcode till_curl_multi_setopt_long(CURLM *handle, CURLMoption option, long value) {
+    return curl_multi_setopt(handle, option, value);
+}
+
+CURLcode till_curl_msg_result(const CURLMsg *message) {
+    return message->data.result;
 }
