@@ -16,10 +16,17 @@ let package = Package(
         .library(name: "TillCore", targets: ["TillCore"]),
         .library(name: "TillCrypto", targets: ["TillCrypto"]),
         .library(name: "TillHTTP", targets: ["TillHTTP"]),
+        .library(name: "StripeSandbox", targets: ["StripeSandbox"]),
+        .library(name: "PayPalSandbox", targets: ["PayPalSandbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(
+            url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1",
+            traits: ["ConfigurationSupport"]),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
@@ -50,11 +57,53 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Sandbox gateways (separate gateways: never depend on the daemon)
+        .target(
+            name: "SandboxSupport",
+            dependencies: [
+                "TillCore", "TillCrypto", "TillHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "sandbox/support/Sources",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "StripeSandbox",
+            dependencies: [
+                "SandboxSupport", "TillCore", "TillCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "sandbox/stripe/Sources",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PayPalSandbox",
+            dependencies: [
+                "SandboxSupport", "TillCore", "TillCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "sandbox/paypal/Sources",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: What every test shares
+        .target(
+            name: "TillTesting",
+            dependencies: [
+                "SandboxSupport", "StripeSandbox", "PayPalSandbox", "TillHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The executable
         .executableTarget(
             name: "till",
             dependencies: [
-                "TillCore",
+                "TillCore", "StripeSandbox", "PayPalSandbox", "SandboxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -82,6 +131,24 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SandboxSupportTests",
+            dependencies: ["SandboxSupport", "TillTesting", "TillHTTP"],
+            path: "sandbox/support/Tests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StripeSandboxTests",
+            dependencies: ["StripeSandbox", "TillTesting", "TillHTTP", "TillCrypto"],
+            path: "sandbox/stripe/Tests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PayPalSandboxTests",
+            dependencies: ["PayPalSandbox", "TillTesting", "TillHTTP", "TillCrypto"],
+            path: "sandbox/paypal/Tests",
             swiftSettings: swiftSettings
         ),
     ]

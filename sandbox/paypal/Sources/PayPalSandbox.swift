@@ -1,0 +1,1 @@
+// The PayPal-like sandbox.
