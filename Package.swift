@@ -75,6 +75,7 @@ let package = Package(
             dependencies: [
                 "SandboxSupport", "TillCore", "TillCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "sandbox/stripe/Sources",
             swiftSettings: swiftSettings
@@ -84,6 +85,7 @@ let package = Package(
             dependencies: [
                 "SandboxSupport", "TillCore", "TillCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "sandbox/paypal/Sources",
             swiftSettings: swiftSettings
@@ -95,6 +97,7 @@ let package = Package(
             dependencies: [
                 "SandboxSupport", "StripeSandbox", "PayPalSandbox", "TillHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -103,8 +106,9 @@ let package = Package(
         .executableTarget(
             name: "till",
             dependencies: [
-                "TillCore", "StripeSandbox", "PayPalSandbox", "SandboxSupport",
+                "TillCore", "TillCrypto", "StripeSandbox", "PayPalSandbox", "SandboxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,1 +1,90 @@
-// The PayPal-like sandbox.
+import Hummingbird
+import Logging
+import SandboxSupport
+import TillCrypto
+
+/// How to run the PayPal-like sandbox.
+public struct PayPalSandboxConfiguration: Sendable {
+    public var host: String
+    /// 0 picks a free port.
+    public var port: Int
+    /// The OAuth2 client credentials the sandbox accepts; generated when `nil`.
+    public var clientID: String?
+    public var clientSecret: String?
+    /// Where events are POSTed.
+    public var webhookEndpoints: [String]
+    /// The id of the (one) webhook registration events are sent for; generated when `nil`.
+    public var webhookID: String?
+    /// The secret the HMAC transmission signature is keyed with; generated when `nil`.
+    public var webhookSecret: String?
+    public var webhookRetry: WebhookDispatcher.RetryPolicy
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 0, clientID: String? = nil, clientSecret: String? = nil,
+        webhookEndpoints: [String] = [], webhookID: String? = nil, webhookSecret: String? = nil,
+        webhookRetry: WebhookDispatcher.RetryPolicy = .init()
+    ) {
+        self.host = host
+        self.port = port
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.webhookEndpoints = webhookEndpoints
+        self.webhookID = webhookID
+        self.webhookSecret = webhookSecret
+        self.webhookRetry = webhookRetry
+    }
+}
+
+/// A running PayPal-like sandbox.
+public final class PayPalSandboxServer: Sendable {
+    public let server: RunningSandbox
+    public let environment: SandboxEnvironment
+    public let clientID: String
+    public let clientSecret: String
+    public let webhookID: String
+    public let webhookSecret: String
+
+    init(
+        server: RunningSandbox, environment: SandboxEnvironment, clientID: String, clientSecret: String,
+        webhookID: String, webhookSecret: String
+    ) {
+        self.server = server
+        self.environment = environment
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.webhookID = webhookID
+        self.webhookSecret = webhookSecret
+    }
+
+    /// `http://host:port`: the base URL to give a PayPal client.
+    public var baseURL: String { server.baseURL }
+    public var port: Int { server.port }
+
+    public func stop() async { await server.stop() }
+}
+
+/// The PayPal-like sandbox gateway.
+public enum PayPalSandbox {
+    /// Starts the sandbox and returns once it listens.
+    public static func start(_ configuration: PayPalSandboxConfiguration, logger: Logger) async throws
+        -> PayPalSandboxServer
+    {
+        func generated(_ prefix: String, _ bytes: Int) throws -> String {
+            try prefix + Hex.encode(SecureRandom.bytes(count: bytes))
+        }
+        let clientID = try configuration.clientID ?? generated("sandbox-client-", 12)
+        let clientSecret = try configuration.clientSecret ?? generated("", 24)
+        let webhookID = try configuration.webhookID ?? generated("WH-", 10).uppercased()
+        let webhookSecret = try configuration.webhookSecret ?? generated("", 24)
+        let environment = try SandboxEnvironment(
+            webhookEndpoints: configuration.webhookEndpoints, webhookRetry: configuration.webhookRetry, logger: logger)
+        let router = Router(context: SandboxContext.self)
+        router.addSandboxAdminRoutes(environment: environment, resetGateway: {})
+        let server = try await SandboxServer.start(
+            name: "paypal-sandbox", router: router, host: configuration.host, port: configuration.port,
+            services: [environment.webhooks], logger: logger)
+        return PayPalSandboxServer(
+            server: server, environment: environment, clientID: clientID, clientSecret: clientSecret,
+            webhookID: webhookID, webhookSecret: webhookSecret)
+    }
+}
