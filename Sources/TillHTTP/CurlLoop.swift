@@ -30,8 +30,10 @@ final class TransferContext {
     /// One header line as curl delivers it. Each status line starts a new header block
     /// (a `100 Continue` precedes the real one), so only the final block is kept.
     func receiveHeaderLine(_ bytes: UnsafeBufferPointer<UInt8>) {
-        var line = Substring(String(decoding: bytes, as: UTF8.self))
-        while let last = line.last, last == "\r" || last == "\n" { line.removeLast() }
+        // Trim line ends as bytes: in a String, "\r\n" is one Character, neither "\r" nor "\n".
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == 0x0D || bytes[end - 1] == 0x0A { end -= 1 }
+        let line = Substring(String(decoding: UnsafeBufferPointer(rebasing: bytes[..<end]), as: UTF8.self))
         if line.hasPrefix("HTTP/") {
             headers = HTTPHeaders()
             return
