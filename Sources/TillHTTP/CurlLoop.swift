@@ -66,7 +66,31 @@ final class CurlLoop {
     private var idleHandles: [UnsafeMutableRawPointer] = []
     private static let maxIdleHandles = 64
 
-    init(multi: UnsafeMutableRawPointer, configuration: HTTPClient.Configuration, shared: Locked<SharedState>) {
+    /// The curl thread's body: creates the multi handle, serves requests until shutdown.
+    static func run(configuration: HTTPClient.Configuration, shared: Locked<SharedState>) {
+        guard let multi = curl_multi_init() else {
+            let (commands, waiters) = shared.withLock { state in
+                state.accepting = false
+                state.loopFinished = true
+                defer {
+                    state.commands.removeAll()
+                    state.shutdownWaiters.removeAll()
+                }
+                return (state.commands, state.shutdownWaiters)
+            }
+            for case .start(let job, let continuation) in commands {
+                shared.withLock { state in state.transfers[job.id] = nil }
+                continuation.resume(returning: .failure(HTTPClientError(
+                    phase: .other, delivery: .notDelivered, message: "curl_multi_init failed")))
+            }
+            for waiter in waiters { waiter.resume() }
+            return
+        }
+        shared.withLock { state in state.wakeHandle = multi }
+        CurlLoop(multi: multi, configuration: configuration, shared: shared).run()
+    }
+
+    private init(multi: UnsafeMutableRawPointer, configuration: HTTPClient.Configuration, shared: Locked<SharedState>) {
         self.multi = multi
         self.configuration = configuration
         self.shared = shared
@@ -75,7 +99,7 @@ final class CurlLoop {
         till_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, configuration.maxConnectionsTotal)
     }
 
-    func run() {
+    private func run() {
         var running: Int32 = 0
         while true {
             let (commands, accepting) = shared.withLock { state in

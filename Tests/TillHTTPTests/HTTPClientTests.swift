@@ -51,8 +51,8 @@ struct HTTPClientTests {
     func largeBodies() async throws {
         let server = try await TestServer.start()
         let client = try HTTPClient()
-        var generator = SystemRandomNumberGenerator()
-        let payload = (0..<(6 * 1024 * 1024 + 7)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        // Every byte value, in an order that does not repeat at any power-of-two period.
+        let payload = (0..<(6 * 1024 * 1024 + 7)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
         let response = try await bounded {
             try await client.execute(HTTPRequest(method: .PUT, url: server.url + "/echo", body: payload))
         }
@@ -128,6 +128,17 @@ struct HTTPClientTests {
         #expect(error?.phase == .connect)
         #expect(error?.delivery == .notDelivered)
         #expect(error?.mayHaveBeenProcessed == false)
+        await client.shutdown()
+    }
+
+    @Test("a connect timeout before any byte was written was certainly not delivered")
+    func connectTimeout() async throws {
+        let listener = try SaturatedListener()
+        defer { listener.close() }
+        let client = try HTTPClient(configuration: .init(connectTimeout: .milliseconds(200)))
+        let error = try await failure(client, HTTPRequest(method: .POST, url: "http://127.0.0.1:\(listener.port)/", body: [1]))
+        #expect(error?.phase == .timeout)
+        #expect(error?.delivery == .notDelivered)
         await client.shutdown()
     }
 
