@@ -43,6 +43,10 @@ struct HTTPClientTests {
         }
         #expect(post.headers["x-echo-content-length"] == ["0"])
         #expect(post.headers["x-echo-content-type"].isEmpty)
+        // An error status is a response, not an HTTPClientError: the exchange completed.
+        let missing = try await bounded { try await client.execute(HTTPRequest(url: server.url + "/nowhere")) }
+        #expect(missing.status == 404)
+        #expect(missing.text == "no route /nowhere")
         await client.shutdown()
         try await server.stop()
     }
