@@ -30,8 +30,10 @@ final class TransferContext {
     /// One header line as curl delivers it. Each status line starts a new header block
     /// (a `100 Continue` precedes the real one), so only the final block is kept.
     func receiveHeaderLine(_ bytes: UnsafeBufferPointer<UInt8>) {
-        var line = Substring(String(decoding: bytes, as: UTF8.self))
-        while let last = line.last, last == "\r" || last == "\n" { line.removeLast() }
+        // Trim line ends as bytes: in a String, "\r\n" is one Character, neither "\r" nor "\n".
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == 0x0D || bytes[end - 1] == 0x0A { end -= 1 }
+        let line = Substring(String(decoding: UnsafeBufferPointer(rebasing: bytes[..<end]), as: UTF8.self))
         if line.hasPrefix("HTTP/") {
             headers = HTTPHeaders()
             return
@@ -64,7 +66,31 @@ final class CurlLoop {
     private var idleHandles: [UnsafeMutableRawPointer] = []
     private static let maxIdleHandles = 64
 
-    init(multi: UnsafeMutableRawPointer, configuration: HTTPClient.Configuration, shared: Locked<SharedState>) {
+    /// The curl thread's body: creates the multi handle, serves requests until shutdown.
+    static func run(configuration: HTTPClient.Configuration, shared: Locked<SharedState>) {
+        guard let multi = curl_multi_init() else {
+            let (commands, waiters) = shared.withLock { state in
+                state.accepting = false
+                state.loopFinished = true
+                defer {
+                    state.commands.removeAll()
+                    state.shutdownWaiters.removeAll()
+                }
+                return (state.commands, state.shutdownWaiters)
+            }
+            for case .start(let job, let continuation) in commands {
+                shared.withLock { state in state.transfers[job.id] = nil }
+                continuation.resume(returning: .failure(HTTPClientError(
+                    phase: .other, delivery: .notDelivered, message: "curl_multi_init failed")))
+            }
+            for waiter in waiters { waiter.resume() }
+            return
+        }
+        shared.withLock { state in state.wakeHandle = multi }
+        CurlLoop(multi: multi, configuration: configuration, shared: shared).run()
+    }
+
+    private init(multi: UnsafeMutableRawPointer, configuration: HTTPClient.Configuration, shared: Locked<SharedState>) {
         self.multi = multi
         self.configuration = configuration
         self.shared = shared
@@ -73,7 +99,7 @@ final class CurlLoop {
         till_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, configuration.maxConnectionsTotal)
     }
 
-    func run() {
+    private func run() {
         var running: Int32 = 0
         while true {
             let (commands, accepting) = shared.withLock { state in

@@ -44,18 +44,15 @@ public final class HTTPClient: Sendable {
         guard curlGlobalInit == 0 else {
             throw .invalidConfiguration("curl_global_init failed with curl code \(curlGlobalInit)")
         }
-        guard let multi = curl_multi_init() else {
-            throw .invalidConfiguration("curl_multi_init failed")
-        }
         self.configuration = configuration
-        let shared = Locked(SharedState(wakeHandle: multi))
+        let shared = Locked(SharedState())
         self.shared = shared
-        let handle = UncheckedSendable(multi)
+        // The multi handle is created on the curl thread, so that no curl handle is ever
+        // used by two threads; requests submitted before it exists simply wait in the queue.
         let started = startDetachedThread {
-            CurlLoop(multi: handle.value, configuration: configuration, shared: shared).run()
+            CurlLoop.run(configuration: configuration, shared: shared)
         }
         guard started else {
-            curl_multi_cleanup(multi)
             throw .invalidConfiguration("could not start the curl thread")
         }
     }
@@ -190,18 +187,13 @@ struct SharedState {
     var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
     /// The multi handle, only for `curl_multi_wakeup` (which is safe from any thread);
     /// `nil` once the curl thread has cleaned it up.
-    var wakeHandle: UnsafeMutableRawPointer?
+    var wakeHandle: UnsafeMutableRawPointer? = nil
 
     func wake() {
         if let wakeHandle {
             curl_multi_wakeup(wakeHandle)
         }
     }
-}
-
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
 
 /// `curl_global_init` is not thread-safe and must run once per process: a global's lazy
