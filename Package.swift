@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "TillCore", targets: ["TillCore"]),
         .library(name: "TillCrypto", targets: ["TillCrypto"]),
         .library(name: "TillHTTP", targets: ["TillHTTP"]),
+        .library(name: "TillGateway", targets: ["TillGateway"]),
         .library(name: "StripeSandbox", targets: ["StripeSandbox"]),
         .library(name: "PayPalSandbox", targets: ["PayPalSandbox"]),
     ],
@@ -57,6 +58,35 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "TillGateway",
+            dependencies: [
+                "TillCore", "TillCrypto", "TillHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Gateway plugins
+        .target(
+            name: "StripeGateway",
+            dependencies: [
+                "TillGateway", "TillCore", "TillCrypto", "TillHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "gateways/stripe/Sources",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PayPalGateway",
+            dependencies: [
+                "TillGateway", "TillCore", "TillCrypto", "TillHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "gateways/paypal/Sources",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Sandbox gateways (separate gateways: never depend on the daemon)
         .target(
             name: "SandboxSupport",
@@ -95,7 +125,8 @@ let package = Package(
         .target(
             name: "TillTesting",
             dependencies: [
-                "SandboxSupport", "StripeSandbox", "PayPalSandbox", "TillHTTP",
+                "SandboxSupport", "StripeSandbox", "PayPalSandbox", "TillHTTP", "TillGateway",
+                "StripeGateway", "PayPalGateway", "TillCore", "TillCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -153,6 +184,29 @@ let package = Package(
             name: "PayPalSandboxTests",
             dependencies: ["PayPalSandbox", "TillTesting", "TillHTTP", "TillCrypto"],
             path: "sandbox/paypal/Tests",
+            swiftSettings: swiftSettings
+        ),
+            .testTarget(
+            name: "TillGatewayTests",
+            dependencies: ["TillGateway", "TillTesting", "TillCore", "TillHTTP"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StripeGatewayTests",
+            dependencies: ["StripeGateway", "TillGateway", "TillTesting", "TillCore", "TillCrypto", "TillHTTP"],
+            path: "gateways/stripe/Tests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PayPalGatewayTests",
+            dependencies: ["PayPalGateway", "TillGateway", "TillTesting", "TillCore", "TillCrypto", "TillHTTP"],
+            path: "gateways/paypal/Tests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GatewayContractTests",
+            dependencies: ["TillGateway", "TillTesting", "StripeGateway", "PayPalGateway", "TillCore", "TillHTTP"],
+            path: "gateways/contract",
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,109 @@
+import Foundation
+import TillCore
+
+/// How an event names the payment it is about: by the gateway's ids, and by ours when the
+/// gateway echoes the metadata Till sent.
+public struct PaymentLocator: Sendable, Hashable {
+    public var gatewayPaymentReference: String?
+    public var paymentID: String?
+    public var transactionID: String?
+
+    public init(gatewayPaymentReference: String? = nil, paymentID: String? = nil, transactionID: String? = nil) {
+        self.gatewayPaymentReference = gatewayPaymentReference
+        self.paymentID = paymentID
+        self.transactionID = transactionID
+    }
+}
+
+/// A dispute as an event reports it.
+public struct DisputeInfo: Sendable, Hashable {
+    public var disputeReference: String
+    public var stage: DisputeStage
+    public var status: DisputeStatus
+    public var amount: Money
+    public var reason: String?
+
+    public init(disputeReference: String, stage: DisputeStage, status: DisputeStatus, amount: Money, reason: String?) {
+        self.disputeReference = disputeReference
+        self.stage = stage
+        self.status = status
+        self.amount = amount
+        self.reason = reason
+    }
+}
+
+/// A verified webhook, turned into the domain's terms.
+public struct GatewayEvent: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        case authorizationSucceeded(amount: Money)
+        case authorizationFailed(Decline)
+        case authorizationVoided
+        case authorizationExpired
+        case captureSucceeded(captureReference: String, amount: Money)
+        case refundSucceeded(refundReference: String, amount: Money)
+        case refundPending(refundReference: String, amount: Money)
+        case refundFailed(refundReference: String, amount: Money)
+        case disputeOpened(DisputeInfo)
+        case disputeUpdated(DisputeInfo)
+        case disputeClosed(DisputeInfo)
+        /// A verified event of a type Till does not act on; acknowledged and dropped.
+        case ignored(type: String)
+    }
+
+    /// The gateway's event id; Till deduplicates by it.
+    public var id: String
+    /// The gateway's event type, verbatim (`payment_intent.succeeded`).
+    public var type: String
+    public var payment: PaymentLocator
+    public var kind: Kind
+    public var occurredAt: Date
+
+    public init(id: String, type: String, payment: PaymentLocator, kind: Kind, occurredAt: Date) {
+        self.id = id
+        self.type = type
+        self.payment = payment
+        self.kind = kind
+        self.occurredAt = occurredAt
+    }
+}
+
+/// A webhook as it arrived: what ``PaymentGateway/parseWebhook(_:)`` verifies.
+public struct WebhookRequest: Sendable, Hashable {
+    /// Header fields; names compare case-insensitively.
+    public var headers: [String: String]
+    /// The body exactly as received: signatures cover these bytes, not a re-serialization.
+    public var body: [UInt8]
+    public var receivedAt: Date
+
+    public init(headers: [String: String], body: [UInt8], receivedAt: Date) {
+        var lowered: [String: String] = [:]
+        for (name, value) in headers { lowered[name.lowercased()] = value }
+        self.headers = lowered
+        self.body = body
+        self.receivedAt = receivedAt
+    }
+
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+}
+
+/// Why a webhook was rejected. Verification fails closed: any doubt is a rejection.
+public struct WebhookError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Reason: String, Sendable, Hashable {
+        case noSecretConfigured = "no_secret_configured"
+        case missingSignature = "missing_signature"
+        case malformedSignature = "malformed_signature"
+        case signatureMismatch = "signature_mismatch"
+        case timestampOutsideTolerance = "timestamp_outside_tolerance"
+        case malformedPayload = "malformed_payload"
+    }
+
+    public var reason: Reason
+    public var message: String
+
+    public init(_ reason: Reason, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
+
+    public var description: String { "\(reason.rawValue): \(message)" }
+}
