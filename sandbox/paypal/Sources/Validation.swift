@@ -150,7 +150,7 @@ struct CardInput {
 
     static let allowed: Set<String> = [
         "number", "expiry", "security_code", "name", "billing_address", "attributes", "stored_credential",
-        "experience_context", "network_token", "type", "brand",
+        "experience_context", "network_token", "type", "brand", "single_use_token", "vault_id",
     ]
 
     init(_ fields: Fields, now: Date) throws(PayPalError) {
@@ -190,7 +190,12 @@ struct CardInput {
 
 /// `payment_source` with a card: the only kind the sandbox charges directly.
 func parsePaymentSource(_ fields: Fields, now: Date) throws(PayPalError) -> CardRecord? {
-    guard let source = try fields.object("payment_source", allowed: ["card", "paypal", "token"]) else { return nil }
+    guard let source = try fields.object(
+            "payment_source",
+            allowed: [
+                "card", "token", "paypal", "bancontact", "blik", "eps", "giropay", "ideal", "mybank", "p24", "sofort",
+                "trustly", "apple_pay", "google_pay", "venmo",
+            ]) else { return nil }
     guard let card = try source.object("card", allowed: CardInput.allowed) else {
         throw .unprocessable(
             "PAYMENT_SOURCE_NOT_SUPPORTED", "The sandbox charges cards only: give payment_source.card.",
