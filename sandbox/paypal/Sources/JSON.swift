@@ -32,6 +32,19 @@ enum JSONValue: Decodable, Sendable, Equatable {
         try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
     }
 
+    /// The value serialized with object members in key order, so that two bodies meaning the
+    /// same thing compare equal however their keys were ordered.
+    var canonical: JSON {
+        switch self {
+        case .null: .null
+        case .bool(let value): .bool(value)
+        case .number(let value): .string("#\(value)")
+        case .string(let value): .string(value)
+        case .array(let values): .array(values.map(\.canonical))
+        case .object(let members): .object(members.sorted { $0.key < $1.key }.map { ($0.key, $0.value.canonical) })
+        }
+    }
+
     /// The JSON type's name, for error descriptions.
     var typeName: String {
         switch self {

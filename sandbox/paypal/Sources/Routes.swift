@@ -126,7 +126,7 @@ final class PayPalAPI: Sendable {
         }
         // The key is scoped to the call's path: the same id on another resource is another request.
         let scope = request.uri.path
-        let fingerprint = SHA256.hash(data: bytes).hexString + (representation ? "+r" : "")
+        let fingerprint = SHA256.hash(data: body?.canonical.bytes ?? []).hexString + (representation ? "+r" : "")
         let now = environment.clock.now
         switch environment.idempotency.begin(scope: scope, key: requestID, fingerprint: fingerprint, now: now) {
         case .replay(let stored):
