@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import SandboxSupport
 import TillCrypto
 
 /// An error in PayPal's shape: `{"name", "message", "debug_id", "details": [{"field",
@@ -141,5 +142,28 @@ enum PayPalHTTP {
         return Response(
             status: HTTPResponse.Status(code: status), headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// Answers calls to paths the gateway does not have in PayPal's 404 shape, as PayPal does,
+/// instead of an empty body.
+struct PayPalNotFoundMiddleware: RouterMiddleware {
+    typealias Context = SandboxContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound && !request.uri.path.hasPrefix("/_sandbox") {
+            return PayPalError(
+                status: 404, name: "RESOURCE_NOT_FOUND", message: "The specified resource does not exist.",
+                details: [
+                    .init(
+                        field: nil, value: request.uri.path, location: "path", issue: "INVALID_URI",
+                        description: "No \(request.method.rawValue) operation at \(request.uri.path).")
+                ]
+            ).response
+        }
     }
 }

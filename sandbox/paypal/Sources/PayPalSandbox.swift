@@ -97,6 +97,7 @@ public enum PayPalSandbox {
             middleware: FaultMiddleware(faults: environment.faults) { status in
                 PayPalError.internalError(status: status.code).response
             })
+        router.add(middleware: PayPalNotFoundMiddleware())
         api.addRoutes(to: router)
         api.addAdminRoutes(to: router)
         router.addSandboxAdminRoutes(environment: environment, resetGateway: { gateway.reset() })

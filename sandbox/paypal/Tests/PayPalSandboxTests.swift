@@ -52,6 +52,9 @@ struct PayPalSandboxTests {
         #expect(grant.json["error"] as? String == "unsupported_grant_type")
 
         #expect(try await harness.call(.GET, "/v2/checkout/orders/NOPE").status == 404)
+        let nowhere = try await harness.call(.GET, "/v2/nowhere")
+        #expect(nowhere.status == 404)
+        #expect(nowhere.json["name"] as? String == "RESOURCE_NOT_FOUND")
         let unknown = try await harness.call(.GET, "/v2/checkout/orders/NOPE", token: "A21AAforged")
         #expect(unknown.status == 401)
         #expect(unknown.json["error"] as? String == "invalid_token")
