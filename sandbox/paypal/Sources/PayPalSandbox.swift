@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import SandboxSupport
+import Synchronization
 import TillCrypto
 
 /// How to run the PayPal-like sandbox.
@@ -18,12 +19,20 @@ public struct PayPalSandboxConfiguration: Sendable {
     /// The secret the HMAC transmission signature is keyed with; generated when `nil`.
     public var webhookSecret: String?
     public var webhookRetry: WebhookDispatcher.RetryPolicy
+    /// How long after the call that causes them delayed behaviours happen: a pending refund
+    /// completing, a refund failing, a test card's dispute opening after capture.
+    public var behaviorDelay: Duration
+    /// Lifetime of OAuth access tokens (`expires_in`), in seconds of the sandbox clock.
+    public var tokenLifetime: Int
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, clientID: String? = nil, clientSecret: String? = nil,
         webhookEndpoints: [String] = [], webhookID: String? = nil, webhookSecret: String? = nil,
-        webhookRetry: WebhookDispatcher.RetryPolicy = .init()
+        webhookRetry: WebhookDispatcher.RetryPolicy = .init(), behaviorDelay: Duration = .seconds(1),
+        tokenLifetime: Int = 32_400
     ) {
+        self.behaviorDelay = behaviorDelay
+        self.tokenLifetime = max(1, tokenLifetime)
         self.host = host
         self.port = port
         self.clientID = clientID
@@ -78,11 +87,24 @@ public enum PayPalSandbox {
         let webhookSecret = try configuration.webhookSecret ?? generated("", 24)
         let environment = try SandboxEnvironment(
             webhookEndpoints: configuration.webhookEndpoints, webhookRetry: configuration.webhookRetry, logger: logger)
+        let gateway = PayPalGateway(
+            environment: environment, webhookID: webhookID, webhookSecret: webhookSecret,
+            behaviorDelay: configuration.behaviorDelay)
+        let api = PayPalAPI(
+            gateway: gateway, clientID: clientID, clientSecret: clientSecret, tokenLifetime: configuration.tokenLifetime)
         let router = Router(context: SandboxContext.self)
-        router.addSandboxAdminRoutes(environment: environment, resetGateway: {})
+        router.add(
+            middleware: FaultMiddleware(faults: environment.faults) { status in
+                PayPalError.internalError(status: status.code).response
+            })
+        router.add(middleware: PayPalNotFoundMiddleware())
+        api.addRoutes(to: router)
+        api.addAdminRoutes(to: router)
+        router.addSandboxAdminRoutes(environment: environment, resetGateway: { gateway.reset() })
         let server = try await SandboxServer.start(
             name: "paypal-sandbox", router: router, host: configuration.host, port: configuration.port,
-            services: [environment.webhooks], logger: logger)
+            services: [environment.webhooks, gateway.scheduler], logger: logger)
+        gateway.base.withLock { $0 = server.baseURL }
         return PayPalSandboxServer(
             server: server, environment: environment, clientID: clientID, clientSecret: clientSecret,
             webhookID: webhookID, webhookSecret: webhookSecret)
