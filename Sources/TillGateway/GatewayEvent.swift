@@ -73,6 +73,8 @@ public struct WebhookRequest: Sendable, Hashable {
     public var headers: [String: String]
     /// The body exactly as received: signatures cover these bytes, not a re-serialization.
     public var body: [UInt8]
+    /// When the webhook arrived: signature timestamps are checked against it, so a replay
+    /// of an old delivery falls outside the tolerance.
     public var receivedAt: Date
 
     public init(headers: [String: String], body: [UInt8], receivedAt: Date) {

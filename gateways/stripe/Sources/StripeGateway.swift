@@ -68,17 +68,13 @@ public struct StripeGateway: PaymentGateway {
 
     let http: HTTPClient
     let logger: Logger
-    let now: @Sendable () -> Date
 
-    public init(
-        configuration: Configuration, http: HTTPClient, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
-    ) {
+    public init(configuration: Configuration, http: HTTPClient, logger: Logger) {
         self.configuration = configuration
         self.http = http
         var logger = logger
         logger[metadataKey: "gateway"] = .string(configuration.name)
         self.logger = logger
-        self.now = now
     }
 
     // MARK: Authorize

@@ -26,7 +26,7 @@ public enum StripePlugin {
     ) throws(ConfigurationError) -> any PaymentGateway {
         try StripeGateway(
             configuration: configuration(settings, path: path, context: context), http: context.http,
-            logger: context.logger, now: context.now)
+            logger: context.logger)
     }
 
     /// The validated configuration for `settings`.

@@ -16,7 +16,7 @@ struct StripeWebhookTests {
         let client = try HTTPClient()
         let configuration = StripeGateway.Configuration(
             baseURL: "http://127.0.0.1:9", secretKey: "sk_test_x", webhookSecret: secret, webhookTolerance: tolerance)
-        return (StripeGateway(configuration: configuration, http: client, logger: StripeGatewayHarness.logger, now: { now }), client)
+        return (StripeGateway(configuration: configuration, http: client, logger: StripeGatewayHarness.logger), client)
     }
 
     static let body = Array(
