@@ -1,4 +1,5 @@
 import Foundation
+import SandboxSupport
 
 /// An error in Stripe's shape: `{"error": {type, code, decline_code, message, param, …}}`
 /// with the HTTP status Stripe uses for it.

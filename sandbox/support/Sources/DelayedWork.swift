@@ -1,8 +1,8 @@
 import ServiceLifecycle
 
-/// The sandbox's own timer for delayed behaviours (a pending refund settling, a dispute
-/// after capture): it runs beside the HTTP server and stops with it.
-final class DelayedWork: Service, Sendable {
+/// A sandbox's own timer for delayed behaviours (a pending refund settling, a dispute after
+/// capture): it runs as a service beside the HTTP server and stops with it.
+public final class DelayedWork: Service, Sendable {
     private struct Job: Sendable {
         var delay: Duration
         var action: @Sendable () -> Void
@@ -11,16 +11,16 @@ final class DelayedWork: Service, Sendable {
     private let jobs: AsyncStream<Job>
     private let queue: AsyncStream<Job>.Continuation
 
-    init() {
+    public init() {
         (jobs, queue) = AsyncStream.makeStream(of: Job.self)
     }
 
     /// Runs `action` once `delay` has passed, unless the sandbox stops first.
-    func schedule(after delay: Duration, _ action: @escaping @Sendable () -> Void) {
+    public func schedule(after delay: Duration, _ action: @escaping @Sendable () -> Void) {
         queue.yield(Job(delay: delay, action: action))
     }
 
-    func run() async throws {
+    public func run() async throws {
         await withDiscardingTaskGroup { group in
             await withGracefulShutdownHandler {
                 for await job in jobs {
