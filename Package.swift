@@ -188,7 +188,10 @@ let package = Package(
         ),
             .testTarget(
             name: "TillGatewayTests",
-            dependencies: ["TillGateway", "TillTesting", "TillCore", "TillHTTP"],
+            dependencies: [
+                "TillGateway", "TillTesting", "TillCore", "TillHTTP", "TillCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -653,6 +653,42 @@ final class StripeGateway: Sendable {
         }
     }
 
+    /// `GET /v1/payment_intents/search`: Stripe's search over PaymentIntents, newest first,
+    /// paged with `page` (the `next_page` of the previous result). Unlike Stripe, whose
+    /// search index lags writes by up to a minute, results here are immediate.
+    func searchIntents(_ params: FormParameters) throws(StripeError) -> JSONValue {
+        try params.allowOnly(["query", "limit", "page", "expand"])
+        guard let text = try params.string("query") else { throw .missingParameter("query") }
+        let query = try SearchQuery(text)
+        let limit = try params.integer("limit") ?? 10
+        guard (1...100).contains(limit) else {
+            throw .invalidRequest(
+                "This value must be between 1 and 100 (it currently is \(limit)).", code: "parameter_invalid_integer",
+                param: "limit")
+        }
+        let cursor = try params.string("page")
+        let expand = try Self.listExpansions(params)
+        return try state.withLock { state throws(StripeError) in
+            var newest = Array(state.intentOrder.reversed())
+            if let cursor {
+                guard let position = newest.firstIndex(of: cursor) else {
+                    throw .invalidRequest("Invalid page: '\(cursor)'", code: "parameter_invalid_string", param: "page")
+                }
+                newest = Array(newest[(position + 1)...])
+            }
+            let matching = newest.filter { id in state.intents[id].map(query.matches) ?? false }
+            let page = Array(matching.prefix(Int(limit)))
+            let more = matching.count > page.count
+            return .object([
+                ("object", .string("search_result")),
+                ("data", .array(page.compactMap { state.intents[$0].map { intentJSON($0, state, expand: expand) } })),
+                ("has_more", .bool(more)),
+                ("next_page", more ? .optional(page.last) : .null),
+                ("url", .string("/v1/payment_intents/search")),
+            ])
+        }
+    }
+
     // MARK: Charges
 
     func retrieveCharge(_ id: String, _ params: FormParameters) throws(StripeError) -> JSONValue {

@@ -35,6 +35,7 @@ struct StripeRoutes: Sendable {
         }
         post(router, "/v1/payment_intents") { _, params, info throws(StripeError) in try gateway.createIntent(params, info: info) }
         get(router, "/v1/payment_intents") { _, params, _ throws(StripeError) in try gateway.listIntents(params) }
+        get(router, "/v1/payment_intents/search") { _, params, _ throws(StripeError) in try gateway.searchIntents(params) }
         get(router, "/v1/payment_intents/:id") { id, params, _ throws(StripeError) in try gateway.retrieveIntent(id, params) }
         post(router, "/v1/payment_intents/:id/confirm") { id, params, info throws(StripeError) in
             try gateway.confirmIntent(id, params, info: info)
