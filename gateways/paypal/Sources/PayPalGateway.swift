@@ -231,10 +231,50 @@ public struct PayPalGateway: PaymentGateway {
                     guard let order = Wire.decode(Wire.Order.self, from: response.body) else {
                         return .unknown(GatewayFailure(httpStatus: response.status, message: "PayPal's order answer does not parse"))
                     }
-                    return Self.authorization(from: order, reference: request.reference, requested: request.amount)
+                    return await captureIfAutomatic(
+                        Self.authorization(from: order, reference: request.reference, requested: request.amount), request)
                 }
             }
-            return Self.authorization(from: order, reference: request.reference, requested: request.amount)
+            return await captureIfAutomatic(
+                Self.authorization(from: order, reference: request.reference, requested: request.amount), request)
+        }
+    }
+
+    /// Automatic capture as two steps, authorize then capture, rather than a `CAPTURE`-intent
+    /// order: the create body then never depends on the capture mode, which a status lookup
+    /// for a lost answer does not know. The capture carries its own deterministic request id.
+    private func captureIfAutomatic(
+        _ outcome: GatewayOutcome<AuthorizationResult>, _ request: AuthorizeRequest
+    ) async -> GatewayOutcome<AuthorizationResult> {
+        guard request.captureMode == .automatic, case .succeeded(var result) = outcome, result.state == .authorized,
+            let authorization = result.gatewayAuthorizationReference
+        else { return outcome }
+        let body: RequestBody = .object([
+            ("amount", Self.amount(result.amount)),
+            ("final_capture", .bool(true)),
+            ("invoice_id", .string(request.reference.transactionID)),
+        ])
+        let captured = await send(
+            .POST, "/v2/payments/authorizations/\(Self.path(authorization))/capture", body: body,
+            requestID: request.reference.idempotencyKey + "-capture")
+        switch captured {
+        case .success(let response):
+            guard let capture = Wire.decode(Wire.Payment.self, from: response.body), let id = capture.id,
+                ["COMPLETED", "PENDING"].contains(capture.status)
+            else {
+                return .unknown(GatewayFailure(httpStatus: response.status, message: "PayPal's capture answer does not parse"))
+            }
+            result.state = .captured(captureReference: id)
+            return .succeeded(result)
+        case .failure(.unknown(let failure)):
+            // The hold exists; whether it was captured is for the status lookup to say.
+            return .unknown(failure)
+        case .failure(let failure):
+            // The capture certainly did not happen: the funds stay held, to capture or void.
+            logger.warning(
+                "PayPal automatic capture refused; the authorization stays open",
+                metadata: ["gateway": "\(name)", "authorization": "\(authorization)", "failure": "\(failure)"])
+            return .succeeded(result)
         }
     }
 
@@ -262,10 +302,14 @@ public struct PayPalGateway: PaymentGateway {
             guard let amount = auth.amount?.money() ?? order.unit?.amount?.money() else {
                 return .unknown(GatewayFailure(message: "PayPal's authorization \(authID) has no readable amount"))
             }
+            // An automatic capture carries the authorization's transaction id as invoice_id.
+            let capture = order.unit?.payments?.captures?.last {
+                $0.invoiceId == reference.transactionID && ["COMPLETED", "PENDING", "PARTIALLY_REFUNDED", "REFUNDED"].contains($0.status)
+            }
             return .succeeded(
                 AuthorizationResult(
-                    gatewayPaymentReference: orderID, gatewayAuthorizationReference: authID, state: .authorized,
-                    amount: amount))
+                    gatewayPaymentReference: orderID, gatewayAuthorizationReference: authID,
+                    state: capture?.id.map { .captured(captureReference: $0) } ?? .authorized, amount: amount))
         case "DENIED":
             return .declined(denied(auth, what: "authorization"))
         default:

@@ -28,6 +28,29 @@ struct PayPalGatewayTests {
         #expect(!authorization.isEmpty)
     }
 
+    @Test func automaticCaptureAuthorizesThenCapturesAndStatusSeesIt() async throws {
+        let harness = try await Harness.start()
+        defer { Task { await harness.stop() } }
+        let reference = Harness.reference()
+        var request = Harness.authorizeRequest(Harness.usd(2_500), reference: reference)
+        request.captureMode = .automatic
+        let result = try #require(await harness.gateway.authorize(request).value)
+        guard case .captured(let capture) = result.state else {
+            Issue.record("expected captured, got \(result.state)")
+            return
+        }
+        #expect(try await harness.ledger(payment: result.gatewayPaymentReference) == ["authorization 2500", "capture 2500"])
+        // Repeating the call (same key) replays both steps: nothing moves twice.
+        #expect(await harness.gateway.authorize(request).value == result)
+        #expect(try await harness.ledger(payment: result.gatewayPaymentReference) == ["authorization 2500", "capture 2500"])
+        let status = await harness.gateway.status(StatusLookup(reference: reference, kind: .authorize, amount: Harness.usd(2_500)))
+        guard case .succeeded(_, let payment?)? = status.value else {
+            Issue.record("expected succeeded, got \(status)")
+            return
+        }
+        #expect(payment.state == .captured(captureReference: capture))
+    }
+
     @Test(arguments: [
         ("4000000000000002", DeclineCode.cardDeclined, "INSTRUMENT_DECLINED", "0500"),
         ("4000000000009995", .insufficientFunds, "INSTRUMENT_DECLINED", "5120"),
