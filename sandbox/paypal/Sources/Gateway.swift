@@ -652,7 +652,7 @@ final class PayPalGateway: Sendable {
         let dispute = DisputeRecord(
             id: "PP-D-\(10_000 + state.disputeSequence)", captureID: captureID, orderID: capture.orderID,
             amount: amount, reason: reason, stage: stage, merchantWon: nil, chargedBack: stage == .chargeback,
-            createTime: now, updateTime: now)
+            createTime: now, updateTime: now, invoiceID: capture.invoiceID, customID: capture.customID)
         if dispute.chargedBack {
             capture.chargedBack += disputable
             state.captures[captureID] = capture
@@ -668,7 +668,7 @@ final class PayPalGateway: Sendable {
 
     enum DisputeAction: String { case win, lose, escalate }
 
-    func act(onDispute id: String, _ action: DisputeAction) throws(DisputeError) -> JSON {
+    func act(onDispute id: String, _ action: DisputeAction, accepting: Bool = false) throws(DisputeError) -> JSON {
         let renderer = self.renderer
         let now = environment.clock.now
         return try state.withLock { state throws(DisputeError) -> JSON in
@@ -701,6 +701,7 @@ final class PayPalGateway: Sendable {
                 }
             case .lose:
                 dispute.merchantWon = false
+                dispute.accepted = accepting
                 if !dispute.chargedBack {
                     dispute.chargedBack = true
                     capture.chargedBack += amount
@@ -724,6 +725,73 @@ final class PayPalGateway: Sendable {
             }
             return renderer.dispute(dispute)
         }
+    }
+
+    /// `POST /v1/customer/disputes/{id}/provide-evidence` with a JSON body `{"evidences":
+    /// [{"evidence_type", "evidence_info": {"tracking_info", "refund_ids"}, "notes"}]}` (PayPal
+    /// also takes documents as multipart parts; the sandbox keeps only the JSON).
+    func provideEvidence(_ call: APICall) throws(PayPalError) -> Reply {
+        let body = try Fields(call.body, pointer: "", allowed: ["evidences", "return_shipping_address"])
+        let items = try body.array("evidences", required: true) ?? []
+        guard !items.isEmpty else {
+            throw .invalidRequest(
+                "INVALID_ARRAY_MIN_ITEMS", "The number of items in an array parameter is too small.", field: "/evidences")
+        }
+        var types: [String] = []
+        for (index, item) in items.enumerated() {
+            let evidence = try Fields(
+                item, pointer: "/evidences/\(index)",
+                allowed: [
+                    "evidence_type", "evidence_info", "documents", "notes", "source", "date", "item_id", "item_type",
+                    "action_info", "dispute_life_cycle_stage",
+                ])
+            let type = try evidence.string("evidence_type", required: true, maxLength: 255) ?? ""
+            guard !type.isEmpty, type.utf8.allSatisfy({ (65...90).contains($0) || (48...57).contains($0) || $0 == 95 }) else {
+                throw .invalidRequest(
+                    "INVALID_PARAMETER_SYNTAX", "The evidence type must match ^[0-9A-Z_]+$.",
+                    field: evidence.path("evidence_type"), value: type)
+            }
+            _ = try evidence.string("notes", maxLength: 2000)
+            _ = try evidence.object("evidence_info", allowed: ["tracking_info", "refund_ids"])
+            types.append(type)
+        }
+        let renderer = self.renderer
+        let now = environment.clock.now
+        return try state.withLock { state throws(PayPalError) -> Reply in
+            guard var dispute = state.disputes[call.id] else { throw .notFound("dispute", id: call.id, field: "id") }
+            guard dispute.merchantWon == nil else {
+                throw .unprocessable("DISPUTE_ALREADY_RESOLVED", "Evidence cannot be provided for a resolved dispute.")
+            }
+            dispute.evidence.append(contentsOf: types)
+            dispute.updateTime = now
+            state.disputes[dispute.id] = dispute
+            emit("CUSTOMER.DISPUTE.UPDATED", resourceType: "dispute", resource: renderer.dispute(dispute),
+                summary: "A dispute was updated with Case # \(dispute.id)")
+            return Reply(status: 200, full: renderer.subsequentAction(dispute: dispute.id), alwaysFull: true)
+        }
+    }
+
+    /// `POST /v1/customer/disputes/{id}/accept-claim` `{"note", "accept_claim_type",
+    /// "accept_claim_reason", "invoice_id", "refund_amount"}`: the merchant gives up; the
+    /// dispute resolves for the buyer, and the disputed amount is charged back if it was not yet.
+    func acceptClaim(_ call: APICall) throws(PayPalError) -> Reply {
+        let body = try Fields(
+            call.body, pointer: "",
+            allowed: ["note", "accept_claim_type", "accept_claim_reason", "invoice_id", "refund_amount", "return_shipping_address"])
+        _ = try body.string("note", maxLength: 2000)
+        if let type = try body.string("accept_claim_type", maxLength: 255),
+            !["REFUND", "REFUND_WITH_RETURN", "PARTIAL_REFUND", "REFUND_WITH_RETURN_SHIPMENT_LABEL"].contains(type)
+        {
+            throw .invalidRequest(
+                "INVALID_PARAMETER_VALUE", "The value of a field is invalid.", field: "/accept_claim_type", value: type)
+        }
+        do throws(DisputeError) {
+            _ = try act(onDispute: call.id, .lose, accepting: true)
+        } catch {
+            if error.status == 404 { throw .notFound("dispute", id: call.id, field: "id") }
+            throw .unprocessable("DISPUTE_ALREADY_RESOLVED", error.message)
+        }
+        return Reply(status: 200, full: renderer.subsequentAction(dispute: call.id), alwaysFull: true)
     }
 
     func getDispute(_ call: APICall) throws(PayPalError) -> Reply {

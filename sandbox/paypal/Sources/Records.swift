@@ -114,6 +114,14 @@ struct DisputeRecord: Sendable {
     var chargedBack: Bool
     var createTime: Date
     var updateTime: Date
+    /// Evidence submitted through `provide-evidence`, newest last.
+    var evidence: [String] = []
+    /// Closed by the merchant through `accept-claim`.
+    var accepted = false
+    /// The disputed capture's `invoice_id` and `custom_id`, echoed as `invoice_number` and
+    /// `custom` so the merchant can find its own payment.
+    var invoiceID: String? = nil
+    var customID: String? = nil
 }
 
 /// Everything the PayPal-like gateway remembers.

@@ -201,6 +201,11 @@ struct Renderer {
         }
     }
 
+    /// PayPal's `subsequent_action`: what provide-evidence and accept-claim answer.
+    func subsequentAction(dispute id: String) -> JSON {
+        .object([("links", .array([link("/v1/customer/disputes/\(id)", "self")]))])
+    }
+
     func dispute(_ dispute: DisputeRecord) -> JSON {
         let reason: String =
             switch dispute.reason {
@@ -209,10 +214,18 @@ struct Renderer {
             case .general: "OTHER"
             }
         let status: String =
-            dispute.merchantWon != nil ? "RESOLVED" : dispute.stage == .inquiry ? "WAITING_FOR_SELLER_RESPONSE" : "UNDER_REVIEW"
+            dispute.merchantWon != nil
+            ? "RESOLVED"
+            : dispute.stage == .inquiry && dispute.evidence.isEmpty ? "WAITING_FOR_SELLER_RESPONSE" : "UNDER_REVIEW"
+        let path = "/v1/customer/disputes/\(dispute.id)"
+        var links = [link(path, "self")]
+        if dispute.merchantWon == nil {
+            links.append(link(path + "/provide-evidence", "provide_evidence", "POST"))
+            links.append(link(path + "/accept-claim", "accept_claim", "POST"))
+        }
         let outcome: JSON? = dispute.merchantWon.map { won in
             .object([
-                "outcome_code": .string(won ? "RESOLVED_SELLER_FAVOUR" : "RESOLVED_BUYER_FAVOUR"),
+                "outcome_code": .string(won ? "RESOLVED_SELLER_FAVOUR" : dispute.accepted ? "ACCEPTED" : "RESOLVED_BUYER_FAVOUR"),
                 "amount_refunded": won ? nil : dispute.amount.paypalJSON,
             ])
         }
@@ -222,8 +235,10 @@ struct Renderer {
             "update_time": .string(dispute.updateTime.paypalString),
             "disputed_transactions": .array([
                 .object([
-                    ("seller_transaction_id", .string(dispute.captureID)),
-                    ("gross_amount", dispute.amount.paypalJSON),
+                    "seller_transaction_id": .string(dispute.captureID),
+                    "gross_amount": dispute.amount.paypalJSON,
+                    "invoice_number": dispute.invoiceID.map(JSON.string),
+                    "custom": dispute.customID.map(JSON.string),
                 ])
             ]),
             "reason": .string(reason),
@@ -232,7 +247,7 @@ struct Renderer {
             "dispute_outcome": outcome,
             "dispute_life_cycle_stage": .string(dispute.stage == .inquiry ? "INQUIRY" : "CHARGEBACK"),
             "dispute_channel": .string(dispute.stage == .inquiry ? "INTERNAL" : "EXTERNAL"),
-            "links": .array([link("/v1/customer/disputes/\(dispute.id)", "self")]),
+            "links": .array(links),
         ])
     }
 }

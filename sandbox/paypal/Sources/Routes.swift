@@ -46,7 +46,12 @@ final class PayPalAPI: Sendable {
             await self.handle(request, context, id: "") { call throws(PayPalError) in try self.verifyWebhook(call) }
         }
         let g = gateway
-        route(router, .post, "v2/checkout/orders", idempotent: true) { call throws(PayPalError) in try g.createOrder(call) }
+        // A client that lost the answer to a card order no longer holds the card (the CVC is
+        // wiped after the call), and PayPal answers a repeated PayPal-Request-Id with the
+        // latest state of the first request: so the card is no part of the fingerprint.
+        route(router, .post, "v2/checkout/orders", idempotent: true, fingerprintOmits: ["payment_source"]) {
+            call throws(PayPalError) in try g.createOrder(call)
+        }
         route(router, .get, "v2/checkout/orders/:id") { call throws(PayPalError) in try g.getOrder(call) }
         route(router, .post, "v2/checkout/orders/:id/authorize", idempotent: true) { call throws(PayPalError) in
             try g.completeOrder(call, intent: .authorize)
@@ -70,15 +75,23 @@ final class PayPalAPI: Sendable {
         }
         route(router, .get, "v2/payments/refunds/:id") { call throws(PayPalError) in try g.getRefund(call) }
         route(router, .get, "v1/customer/disputes/:id") { call throws(PayPalError) in try g.getDispute(call) }
+        route(router, .post, "v1/customer/disputes/:id/provide-evidence", idempotent: true) { call throws(PayPalError) in
+            try g.provideEvidence(call)
+        }
+        route(router, .post, "v1/customer/disputes/:id/accept-claim", idempotent: true) { call throws(PayPalError) in
+            try g.acceptClaim(call)
+        }
     }
 
     private func route(
         _ router: Router<SandboxContext>, _ method: HTTPRequest.Method, _ path: RouterPath, idempotent: Bool = false,
+        fingerprintOmits: Set<String> = [],
         _ operation: @escaping @Sendable (APICall) throws(PayPalError) -> Reply
     ) {
         router.on(path, method: method) { request, context in
             let id = context.parameters.get("id") ?? ""
-            return await self.handle(request, context, id: id, idempotent: idempotent, operation)
+            return await self.handle(
+                request, context, id: id, idempotent: idempotent, fingerprintOmits: fingerprintOmits, operation)
         }
     }
 
@@ -86,7 +99,7 @@ final class PayPalAPI: Sendable {
 
     func handle(
         _ request: Request, _ context: SandboxContext, id: String, idempotent: Bool = false,
-        _ operation: @Sendable (APICall) throws(PayPalError) -> Reply
+        fingerprintOmits: Set<String> = [], _ operation: @Sendable (APICall) throws(PayPalError) -> Reply
     ) async -> Response {
         if let refusal = authenticate(request) { return refusal }
         let bytes: [UInt8]
@@ -126,7 +139,11 @@ final class PayPalAPI: Sendable {
         }
         // The key is scoped to the call's path: the same id on another resource is another request.
         let scope = request.uri.path
-        let fingerprint = SHA256.hash(data: body?.canonical.bytes ?? []).hexString + (representation ? "+r" : "")
+        var fingerprinted = body
+        if case .object(let members)? = body, !fingerprintOmits.isEmpty {
+            fingerprinted = .object(members.filter { !fingerprintOmits.contains($0.key) })
+        }
+        let fingerprint = SHA256.hash(data: fingerprinted?.canonical.bytes ?? []).hexString + (representation ? "+r" : "")
         let now = environment.clock.now
         switch environment.idempotency.begin(scope: scope, key: requestID, fingerprint: fingerprint, now: now) {
         case .replay(let stored):
