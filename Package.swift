@@ -17,12 +17,15 @@ let package = Package(
         .library(name: "TillCrypto", targets: ["TillCrypto"]),
         .library(name: "TillHTTP", targets: ["TillHTTP"]),
         .library(name: "TillGateway", targets: ["TillGateway"]),
+        .library(name: "TillStore", targets: ["TillStore"]),
+        .library(name: "TillVault", targets: ["TillVault"]),
         .library(name: "StripeSandbox", targets: ["StripeSandbox"]),
         .library(name: "PayPalSandbox", targets: ["PayPalSandbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(
@@ -62,6 +65,25 @@ let package = Package(
             name: "TillGateway",
             dependencies: [
                 "TillCore", "TillCrypto", "TillHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "TillStore",
+            dependencies: [
+                "TillCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "TillVault",
+            dependencies: [
+                "TillCore", "TillCrypto", "TillStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -137,7 +159,7 @@ let package = Package(
         .executableTarget(
             name: "till",
             dependencies: [
-                "TillCore", "TillCrypto", "StripeSandbox", "PayPalSandbox", "SandboxSupport",
+                "TillCore", "TillCrypto", "TillStore", "TillVault", "StripeSandbox", "PayPalSandbox", "SandboxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -210,6 +232,22 @@ let package = Package(
             name: "GatewayContractTests",
             dependencies: ["TillGateway", "TillTesting", "StripeGateway", "PayPalGateway", "TillCore", "TillHTTP"],
             path: "gateways/contract",
+            swiftSettings: swiftSettings
+        ),
+            .testTarget(
+            name: "TillStoreTests",
+            dependencies: [
+                "TillStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+            .testTarget(
+            name: "TillVaultTests",
+            dependencies: [
+                "TillVault", "TillStore", "TillCore", "TillCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,83 @@
+public import GRDB
+import Foundation
+
+/// Why the database could not be opened or prepared.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// One schema step a module contributes. Identifiers are unique across modules and never
+/// change once released: the migrator records which steps a database has run.
+public struct Migration: Sendable {
+    public let identifier: String
+    public let migrate: @Sendable (Database) throws -> Void
+
+    public init(_ identifier: String, migrate: @escaping @Sendable (Database) throws -> Void) {
+        self.identifier = identifier
+        self.migrate = migrate
+    }
+}
+
+/// Till's SQLite database: one file in WAL mode with durable commits, `secure_delete` on
+/// (deleted rows are overwritten, not left in free pages), foreign keys enforced, and the
+/// file readable by its owner only.
+///
+/// Blocking SQLite work runs on GRDB's own serial writer and reader threads, never on the
+/// Swift cooperative pool's threads: use the `async` `read`/`write` of ``pool``.
+public final class StoreDatabase: Sendable {
+    public let pool: DatabasePool
+    public let path: String
+
+    private init(pool: DatabasePool, path: String) {
+        self.pool = pool
+        self.path = path
+    }
+
+    /// Opens (creating if needed) the database at `path` and runs `migrations` in order.
+    public static func open(path: String, migrations: [Migration]) throws -> StoreDatabase {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw StoreError("cannot create the database directory \(directory): \(error.localizedDescription)")
+            }
+        }
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // Overwrite deleted content so no removed row lingers in free pages or the WAL.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+            // An acknowledged commit survives power loss, not only a process crash.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let pool: DatabasePool
+        do {
+            // SQLite creates the file with the process umask; tighten it before any data lands.
+            if !FileManager.default.fileExists(atPath: path),
+                !FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            {
+                throw StoreError("cannot create the database file \(path)")
+            }
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw StoreError("cannot open the database at \(path): \(error)")
+        }
+        var migrator = DatabaseMigrator()
+        for migration in migrations {
+            migrator.registerMigration(migration.identifier) { db in try migration.migrate(db) }
+        }
+        do {
+            try migrator.migrate(pool)
+        } catch {
+            throw StoreError("cannot migrate the database at \(path): \(error)")
+        }
+        return StoreDatabase(pool: pool, path: path)
+    }
+}
