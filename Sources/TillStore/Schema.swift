@@ -1,0 +1,130 @@
+import Foundation
+public import GRDB
+
+/// Records whose Swift properties (`merchantId`) map to snake_case columns (`merchant_id`).
+public protocol SnakeCaseColumns: FetchableRecord, EncodableRecord {}
+
+extension SnakeCaseColumns {
+    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
+    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .convertToSnakeCase }
+}
+
+extension MerchantRecord: SnakeCaseColumns {}
+extension APIKeyRecord: SnakeCaseColumns {}
+extension PaymentRecord: SnakeCaseColumns {}
+extension PaymentChildRecord: SnakeCaseColumns {}
+extension EventRecord: SnakeCaseColumns {}
+extension WebhookEndpointRecord: SnakeCaseColumns {}
+extension OutboxRecord: SnakeCaseColumns {}
+extension DeliveryAttemptRecord: SnakeCaseColumns {}
+extension IdempotencyRecord: SnakeCaseColumns {}
+
+/// The daemon's schema. No column holds a card number or CVC: payments keep only the
+/// vault token.
+public enum TillSchema {
+    public static let migrations: [Migration] = [
+        Migration("till_v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE merchants (
+                        id TEXT PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE TABLE api_keys (
+                        id TEXT PRIMARY KEY,
+                        merchant_id TEXT NOT NULL REFERENCES merchants(id),
+                        kind TEXT NOT NULL CHECK (kind IN ('secret', 'publishable')),
+                        prefix TEXT NOT NULL,
+                        hash TEXT NOT NULL UNIQUE,
+                        created_at DATETIME NOT NULL,
+                        revoked_at DATETIME
+                    );
+                    CREATE INDEX api_keys_merchant ON api_keys(merchant_id);
+                    CREATE TABLE payments (
+                        id TEXT PRIMARY KEY,
+                        merchant_id TEXT NOT NULL REFERENCES merchants(id),
+                        gateway TEXT NOT NULL,
+                        gateway_payment_reference TEXT,
+                        gateway_authorization_reference TEXT,
+                        capture_mode TEXT NOT NULL,
+                        token TEXT NOT NULL,
+                        description TEXT,
+                        metadata TEXT NOT NULL,
+                        state BLOB NOT NULL,
+                        status TEXT NOT NULL,
+                        amount INTEGER NOT NULL,
+                        currency TEXT NOT NULL,
+                        in_flight BOOLEAN NOT NULL,
+                        version INTEGER NOT NULL,
+                        created_at DATETIME NOT NULL,
+                        updated_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX payments_merchant_created ON payments(merchant_id, created_at, id);
+                    CREATE INDEX payments_in_flight ON payments(in_flight) WHERE in_flight;
+                    CREATE TABLE payment_children (
+                        key TEXT PRIMARY KEY,
+                        payment_id TEXT NOT NULL REFERENCES payments(id),
+                        merchant_id TEXT NOT NULL
+                    );
+                    CREATE TABLE events (
+                        id TEXT PRIMARY KEY,
+                        merchant_id TEXT NOT NULL REFERENCES merchants(id),
+                        type TEXT NOT NULL,
+                        payment_id TEXT,
+                        body BLOB NOT NULL,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX events_merchant_created ON events(merchant_id, created_at, id);
+                    CREATE TABLE webhook_endpoints (
+                        id TEXT PRIMARY KEY,
+                        merchant_id TEXT NOT NULL REFERENCES merchants(id),
+                        url TEXT NOT NULL,
+                        secret TEXT NOT NULL,
+                        created_at DATETIME NOT NULL,
+                        deleted_at DATETIME
+                    );
+                    CREATE TABLE outbox (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        event_id TEXT NOT NULL REFERENCES events(id),
+                        endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id),
+                        merchant_id TEXT NOT NULL,
+                        status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+                        attempts INTEGER NOT NULL,
+                        next_attempt_at DATETIME NOT NULL,
+                        last_status_code INTEGER,
+                        last_error TEXT,
+                        created_at DATETIME NOT NULL,
+                        delivered_at DATETIME
+                    );
+                    CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE status = 'pending';
+                    CREATE INDEX outbox_event ON outbox(event_id);
+                    CREATE TABLE delivery_attempts (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+                        attempted_at DATETIME NOT NULL,
+                        status_code INTEGER,
+                        error TEXT,
+                        duration_milliseconds INTEGER NOT NULL
+                    );
+                    CREATE INDEX delivery_attempts_outbox ON delivery_attempts(outbox_id);
+                    CREATE TABLE idempotency_keys (
+                        merchant_id TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        request_hash TEXT NOT NULL,
+                        response_status INTEGER,
+                        response_body BLOB,
+                        created_at DATETIME NOT NULL,
+                        PRIMARY KEY (merchant_id, key)
+                    );
+                    CREATE INDEX idempotency_created ON idempotency_keys(created_at);
+                    CREATE TABLE gateway_events (
+                        gateway TEXT NOT NULL,
+                        event_id TEXT NOT NULL,
+                        received_at DATETIME NOT NULL,
+                        PRIMARY KEY (gateway, event_id)
+                    );
+                    """)
+        }
+    ]
+}

@@ -1,0 +1,397 @@
+import Foundation
+import GRDB
+
+/// Why a store operation was refused.
+public enum StoreConflict: Error, Sendable, Hashable {
+    /// The payment changed since it was read (its version moved): read it again and retry.
+    case staleVersion(paymentID: String)
+    /// The gateway event was already applied; nothing was written.
+    case duplicateGatewayEvent(gateway: String, eventID: String)
+}
+
+/// Everything a state change writes, in one database transaction: the payment, the ids
+/// that lead to it, the events it caused (and their outbox rows), and the gateway event
+/// that caused it, if any.
+public struct PaymentWrite: Sendable {
+    public var payment: PaymentRecord
+    /// Transaction ids, dispute ids and gateway references that should find this payment.
+    public var childKeys: [String]
+    public var events: [EventRecord]
+    public var gatewayEvent: (gateway: String, eventID: String)?
+
+    public init(payment: PaymentRecord, childKeys: [String] = [], events: [EventRecord] = [], gatewayEvent: (gateway: String, eventID: String)? = nil) {
+        self.payment = payment
+        self.childKeys = childKeys
+        self.events = events
+        self.gatewayEvent = gatewayEvent
+    }
+}
+
+/// What to do with a request that carries an `Idempotency-Key`.
+public enum IdempotencyDecision: Sendable, Hashable {
+    /// First use: run it, then ``Store/completeIdempotency(merchantID:key:status:body:)``.
+    case proceed
+    /// Already answered: send this again.
+    case replay(status: Int, body: Data)
+    /// The first request with this key is still running.
+    case inFlight
+    /// The key was used with a different request.
+    case mismatch
+}
+
+/// One page of a list, newest first.
+public struct Page<Element: Sendable>: Sendable {
+    public var items: [Element]
+    public var hasMore: Bool
+}
+
+/// The daemon's narrow store interface over SQLite. Every method is one transaction; no
+/// SQL leaks out, so another backend (PostgreSQL) can stand in later.
+public final class Store: Sendable {
+    public let database: StoreDatabase
+    private var pool: DatabasePool { database.pool }
+
+    public init(database: StoreDatabase) {
+        self.database = database
+    }
+
+    // MARK: Merchants and API keys
+
+    public func insert(merchant: MerchantRecord) async throws {
+        try await pool.write { db in try merchant.insert(db) }
+    }
+
+    public func merchant(id: String) async throws -> MerchantRecord? {
+        try await pool.read { db in try MerchantRecord.fetchOne(db, key: id) }
+    }
+
+    public func merchants() async throws -> [MerchantRecord] {
+        try await pool.read { db in try MerchantRecord.order(Column("created_at")).fetchAll(db) }
+    }
+
+    public func insert(apiKey: APIKeyRecord) async throws {
+        try await pool.write { db in try apiKey.insert(db) }
+    }
+
+    /// The live (not revoked) key with this hash.
+    public func apiKey(hash: String) async throws -> APIKeyRecord? {
+        try await pool.read { db in
+            try APIKeyRecord.filter(Column("hash") == hash && Column("revoked_at") == nil).fetchOne(db)
+        }
+    }
+
+    public func apiKeys(merchantID: String) async throws -> [APIKeyRecord] {
+        try await pool.read { db in
+            try APIKeyRecord.filter(Column("merchant_id") == merchantID).order(Column("created_at")).fetchAll(db)
+        }
+    }
+
+    /// Revokes a key; returns it, or `nil` when no live key has this id.
+    public func revokeAPIKey(id: String, at date: Date) async throws -> APIKeyRecord? {
+        try await pool.write { db in
+            guard var key = try APIKeyRecord.fetchOne(db, key: id), key.revokedAt == nil else { return nil }
+            key.revokedAt = date
+            try key.update(db)
+            return key
+        }
+    }
+
+    // MARK: Idempotency
+
+    /// Claims `key` for a request hashing to `requestHash`. Records older than `retention`
+    /// are forgotten, so the key may be used afresh.
+    public func beginIdempotency(
+        merchantID: String, key: String, requestHash: String, now: Date, retention: TimeInterval
+    ) async throws -> IdempotencyDecision {
+        try await pool.write { db in
+            if let existing = try IdempotencyRecord.fetchOne(db, key: ["merchant_id": merchantID, "key": key]) {
+                if now.timeIntervalSince(existing.createdAt) < retention {
+                    guard existing.requestHash == requestHash else { return .mismatch }
+                    if let status = existing.responseStatus, let body = existing.responseBody {
+                        return .replay(status: status, body: body)
+                    }
+                    return .inFlight
+                }
+                try existing.delete(db)
+            }
+            try IdempotencyRecord(merchantId: merchantID, key: key, requestHash: requestHash, createdAt: now).insert(db)
+            return .proceed
+        }
+    }
+
+    public func completeIdempotency(merchantID: String, key: String, status: Int, body: Data) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE idempotency_keys SET response_status = ?, response_body = ? WHERE merchant_id = ? AND key = ?",
+                arguments: [status, body, merchantID, key])
+        }
+    }
+
+    /// Releases a key whose request stopped before doing anything, so a retry runs afresh.
+    public func abandonIdempotency(merchantID: String, key: String) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM idempotency_keys WHERE merchant_id = ? AND key = ? AND response_status IS NULL",
+                arguments: [merchantID, key])
+        }
+    }
+
+    /// Forgets keys older than `date`; returns how many.
+    @discardableResult
+    public func purgeIdempotency(before date: Date) async throws -> Int {
+        try await pool.write { db in
+            try IdempotencyRecord.filter(Column("created_at") < date).deleteAll(db)
+        }
+    }
+
+    // MARK: Payments
+
+    public func insert(_ write: PaymentWrite) async throws {
+        try await pool.write { db in
+            try Self.recordGatewayEvent(write, db)
+            try write.payment.insert(db)
+            try Self.writeChildrenAndEvents(write, db)
+        }
+    }
+
+    /// Saves a changed payment if nobody else saved it since `expectedVersion` was read;
+    /// the record's version is set to `expectedVersion + 1`.
+    ///
+    /// - Throws: ``StoreConflict`` (nothing written) for a stale version or an already
+    ///   applied gateway event.
+    public func update(_ write: PaymentWrite, expectedVersion: Int) async throws {
+        try await pool.write { db in
+            try Self.recordGatewayEvent(write, db)
+            var payment = write.payment
+            payment.version = expectedVersion + 1
+            let changed = try PaymentRecord
+                .filter(Column("id") == payment.id && Column("version") == expectedVersion)
+                .updateAll(db, Self.assignments(payment))
+            guard changed == 1 else { throw StoreConflict.staleVersion(paymentID: payment.id) }
+            try Self.writeChildrenAndEvents(write, db)
+        }
+    }
+
+    /// Records a gateway event that changed nothing (so a redelivery is recognised);
+    /// returns `false` if it was already recorded.
+    public func recordGatewayEvent(gateway: String, eventID: String, at date: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO gateway_events (gateway, event_id, received_at) VALUES (?, ?, ?)",
+                arguments: [gateway, eventID, date])
+            return db.changesCount == 1
+        }
+    }
+
+    public func hasGatewayEvent(gateway: String, eventID: String) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM gateway_events WHERE gateway = ? AND event_id = ?)",
+                arguments: [gateway, eventID]) ?? false
+        }
+    }
+
+    /// A merchant's payment; other merchants' ids are not found.
+    public func payment(id: String, merchantID: String) async throws -> PaymentRecord? {
+        try await pool.read { db in
+            try PaymentRecord.filter(Column("id") == id && Column("merchant_id") == merchantID).fetchOne(db)
+        }
+    }
+
+    /// Any merchant's payment, for workers.
+    public func payment(id: String) async throws -> PaymentRecord? {
+        try await pool.read { db in try PaymentRecord.fetchOne(db, key: id) }
+    }
+
+    /// The payment a transaction id, dispute id or gateway reference belongs to.
+    public func payment(childKey: String) async throws -> PaymentRecord? {
+        try await pool.read { db in
+            guard let child = try PaymentChildRecord.fetchOne(db, key: childKey) else { return nil }
+            return try PaymentRecord.fetchOne(db, key: child.paymentId)
+        }
+    }
+
+    /// A merchant's payments, newest first, after the cursor payment `startingAfter`.
+    public func payments(
+        merchantID: String, status: String? = nil, startingAfter: String? = nil, limit: Int
+    ) async throws -> Page<PaymentRecord> {
+        try await pool.read { db in
+            var request = PaymentRecord.filter(Column("merchant_id") == merchantID)
+            if let status { request = request.filter(Column("status") == status) }
+            if let startingAfter {
+                guard let cursor = try PaymentRecord.filter(Column("id") == startingAfter && Column("merchant_id") == merchantID).fetchOne(db)
+                else { return Page(items: [], hasMore: false) }
+                request = request.filter(
+                    Column("created_at") < cursor.createdAt
+                        || (Column("created_at") == cursor.createdAt && Column("id") < cursor.id))
+            }
+            let rows = try request.order(Column("created_at").desc, Column("id").desc).limit(limit + 1).fetchAll(db)
+            return Page(items: Array(rows.prefix(limit)), hasMore: rows.count > limit)
+        }
+    }
+
+    /// Payments with a `pending` or `unknown` transaction, oldest change first.
+    public func inFlightPayments(limit: Int) async throws -> [PaymentRecord] {
+        try await pool.read { db in
+            try PaymentRecord.filter(Column("in_flight") == true).order(Column("updated_at")).limit(limit).fetchAll(db)
+        }
+    }
+
+    // MARK: Events
+
+    public func events(
+        merchantID: String, type: String? = nil, paymentID: String? = nil, startingAfter: String? = nil, limit: Int
+    ) async throws -> Page<EventRecord> {
+        try await pool.read { db in
+            var request = EventRecord.filter(Column("merchant_id") == merchantID)
+            if let type { request = request.filter(Column("type") == type) }
+            if let paymentID { request = request.filter(Column("payment_id") == paymentID) }
+            if let startingAfter {
+                guard let cursor = try EventRecord.filter(Column("id") == startingAfter && Column("merchant_id") == merchantID).fetchOne(db)
+                else { return Page(items: [], hasMore: false) }
+                request = request.filter(
+                    Column("created_at") < cursor.createdAt
+                        || (Column("created_at") == cursor.createdAt && Column("id") < cursor.id))
+            }
+            let rows = try request.order(Column("created_at").desc, Column("id").desc).limit(limit + 1).fetchAll(db)
+            return Page(items: Array(rows.prefix(limit)), hasMore: rows.count > limit)
+        }
+    }
+
+    public func event(id: String, merchantID: String) async throws -> EventRecord? {
+        try await pool.read { db in
+            try EventRecord.filter(Column("id") == id && Column("merchant_id") == merchantID).fetchOne(db)
+        }
+    }
+
+    // MARK: Webhook endpoints and the outbox
+
+    public func insert(endpoint: WebhookEndpointRecord) async throws {
+        try await pool.write { db in try endpoint.insert(db) }
+    }
+
+    public func endpoints(merchantID: String) async throws -> [WebhookEndpointRecord] {
+        try await pool.read { db in
+            try WebhookEndpointRecord.filter(Column("merchant_id") == merchantID && Column("deleted_at") == nil)
+                .order(Column("created_at")).fetchAll(db)
+        }
+    }
+
+    /// Deletes an endpoint (pending deliveries to it stop); `false` when there is none.
+    public func deleteEndpoint(id: String, merchantID: String, at date: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE webhook_endpoints SET deleted_at = ? WHERE id = ? AND merchant_id = ? AND deleted_at IS NULL",
+                arguments: [date, id, merchantID])
+            guard db.changesCount == 1 else { return false }
+            try db.execute(
+                sql: "UPDATE outbox SET status = 'failed', last_error = 'endpoint deleted' WHERE endpoint_id = ? AND status = 'pending'",
+                arguments: [id])
+            return true
+        }
+    }
+
+    /// Replaces an endpoint's signing secret; returns the endpoint, or `nil` when none.
+    public func rotateEndpointSecret(id: String, merchantID: String, secret: String) async throws -> WebhookEndpointRecord? {
+        try await pool.write { db in
+            guard var endpoint = try WebhookEndpointRecord
+                .filter(Column("id") == id && Column("merchant_id") == merchantID && Column("deleted_at") == nil).fetchOne(db)
+            else { return nil }
+            endpoint.secret = secret
+            try endpoint.update(db)
+            return endpoint
+        }
+    }
+
+    /// A delivery that is due, with what it delivers and where.
+    public struct Delivery: Sendable {
+        public var outbox: OutboxRecord
+        public var event: EventRecord
+        public var endpoint: WebhookEndpointRecord
+    }
+
+    public func dueDeliveries(now: Date, limit: Int) async throws -> [Delivery] {
+        try await pool.read { db in
+            let rows = try OutboxRecord.filter(Column("status") == OutboxRecord.Status.pending.rawValue && Column("next_attempt_at") <= now)
+                .order(Column("next_attempt_at")).limit(limit).fetchAll(db)
+            return try rows.compactMap { row in
+                guard let event = try EventRecord.fetchOne(db, key: row.eventId),
+                    let endpoint = try WebhookEndpointRecord.fetchOne(db, key: row.endpointId)
+                else { return nil }
+                return Delivery(outbox: row, event: event, endpoint: endpoint)
+            }
+        }
+    }
+
+    /// Records one attempt and the delivery's new state.
+    public func recordAttempt(_ attempt: DeliveryAttemptRecord, outbox: OutboxRecord) async throws {
+        try await pool.write { db in
+            var attempt = attempt
+            try attempt.insert(db)
+            try outbox.update(db)
+        }
+    }
+
+    /// Each delivery of an event and its attempts.
+    public func deliveries(eventID: String, merchantID: String) async throws -> [(OutboxRecord, [DeliveryAttemptRecord])] {
+        try await pool.read { db in
+            let rows = try OutboxRecord.filter(Column("event_id") == eventID && Column("merchant_id") == merchantID)
+                .order(Column("id")).fetchAll(db)
+            return try rows.map { row in
+                (row, try DeliveryAttemptRecord.filter(Column("outbox_id") == row.id).order(Column("id")).fetchAll(db))
+            }
+        }
+    }
+
+    /// Deliveries still to be made.
+    public func outboxDepth() async throws -> Int {
+        try await pool.read { db in
+            try OutboxRecord.filter(Column("status") == OutboxRecord.Status.pending.rawValue).fetchCount(db)
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func recordGatewayEvent(_ write: PaymentWrite, _ db: Database) throws {
+        guard let event = write.gatewayEvent else { return }
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO gateway_events (gateway, event_id, received_at) VALUES (?, ?, ?)",
+            arguments: [event.gateway, event.eventID, write.payment.updatedAt])
+        guard db.changesCount == 1 else {
+            throw StoreConflict.duplicateGatewayEvent(gateway: event.gateway, eventID: event.eventID)
+        }
+    }
+
+    private static func writeChildrenAndEvents(_ write: PaymentWrite, _ db: Database) throws {
+        for key in write.childKeys {
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO payment_children (key, payment_id, merchant_id) VALUES (?, ?, ?)",
+                arguments: [key, write.payment.id, write.payment.merchantId])
+        }
+        guard !write.events.isEmpty else { return }
+        let endpoints = try WebhookEndpointRecord
+            .filter(Column("merchant_id") == write.payment.merchantId && Column("deleted_at") == nil).fetchAll(db)
+        for event in write.events {
+            try event.insert(db)
+            for endpoint in endpoints {
+                var row = OutboxRecord(
+                    eventId: event.id, endpointId: endpoint.id, merchantId: event.merchantId,
+                    nextAttemptAt: event.createdAt, createdAt: event.createdAt)
+                try row.insert(db)
+            }
+        }
+    }
+
+    private static func assignments(_ payment: PaymentRecord) -> [ColumnAssignment] {
+        [
+            Column("gateway").set(to: payment.gateway),
+            Column("gateway_payment_reference").set(to: payment.gatewayPaymentReference),
+            Column("gateway_authorization_reference").set(to: payment.gatewayAuthorizationReference),
+            Column("state").set(to: payment.state),
+            Column("status").set(to: payment.status),
+            Column("in_flight").set(to: payment.inFlight),
+            Column("version").set(to: payment.version),
+            Column("updated_at").set(to: payment.updatedAt),
+        ]
+    }
+}

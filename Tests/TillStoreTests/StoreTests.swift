@@ -1,0 +1,115 @@
+import Foundation
+import TillStore
+import Testing
+
+private func openStore() throws -> (Store, String) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("till-store-\(UUID().uuidString)").path
+    let database = try StoreDatabase.open(path: directory + "/till.sqlite", migrations: TillSchema.migrations)
+    return (Store(database: database), directory)
+}
+
+private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+private func payment(_ id: String, merchant: String = "mer_1", at date: Date = t0, version: Int = 1) -> PaymentRecord {
+    PaymentRecord(
+        id: id, merchantId: merchant, gateway: "stripe", captureMode: "manual", token: "tok_1", description: nil,
+        metadata: "{}", state: Data("{}".utf8), status: "processing", amount: 1_000, currency: "usd", inFlight: true,
+        version: version, createdAt: date, updatedAt: date)
+}
+
+private func seedMerchant(_ store: Store, _ id: String = "mer_1") async throws {
+    try await store.insert(merchant: MerchantRecord(id: id, name: "Shop", createdAt: t0))
+}
+
+@Suite("Store")
+struct StoreTests {
+    @Test("idempotency: proceed, in flight, replay, mismatch, expiry, abandon")
+    func idempotency() async throws {
+        let (store, directory) = try openStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let day: TimeInterval = 86_400
+        #expect(try await store.beginIdempotency(merchantID: "m", key: "k", requestHash: "h1", now: t0, retention: day) == .proceed)
+        #expect(try await store.beginIdempotency(merchantID: "m", key: "k", requestHash: "h1", now: t0, retention: day) == .inFlight)
+        #expect(try await store.beginIdempotency(merchantID: "m", key: "k", requestHash: "h2", now: t0, retention: day) == .mismatch)
+        #expect(try await store.beginIdempotency(merchantID: "other", key: "k", requestHash: "h2", now: t0, retention: day) == .proceed)
+        try await store.completeIdempotency(merchantID: "m", key: "k", status: 201, body: Data("{}".utf8))
+        #expect(
+            try await store.beginIdempotency(merchantID: "m", key: "k", requestHash: "h1", now: t0, retention: day)
+                == .replay(status: 201, body: Data("{}".utf8)))
+        #expect(
+            try await store.beginIdempotency(
+                merchantID: "m", key: "k", requestHash: "h2", now: t0.addingTimeInterval(day + 1), retention: day) == .proceed)
+        try await store.abandonIdempotency(merchantID: "m", key: "k")
+        #expect(
+            try await store.beginIdempotency(merchantID: "m", key: "k", requestHash: "h3", now: t0.addingTimeInterval(day + 2), retention: day)
+                == .proceed)
+    }
+
+    @Test("a save with a stale version is refused and writes nothing")
+    func optimisticVersion() async throws {
+        let (store, directory) = try openStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await seedMerchant(store)
+        try await store.insert(PaymentWrite(payment: payment("pay_1"), childKeys: ["txn_1"]))
+        var changed = payment("pay_1")
+        changed.status = "authorized"
+        try await store.update(PaymentWrite(payment: changed), expectedVersion: 1)
+        await #expect(throws: StoreConflict.staleVersion(paymentID: "pay_1")) {
+            try await store.update(PaymentWrite(payment: payment("pay_1")), expectedVersion: 1)
+        }
+        let saved = try #require(try await store.payment(id: "pay_1", merchantID: "mer_1"))
+        #expect(saved.status == "authorized")
+        #expect(saved.version == 2)
+        #expect(try await store.payment(childKey: "txn_1")?.id == "pay_1")
+        #expect(try await store.payment(id: "pay_1", merchantID: "mer_other") == nil)
+    }
+
+    @Test("events fan out to the merchant's live endpoints in the same transaction")
+    func outboxFanOut() async throws {
+        let (store, directory) = try openStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await seedMerchant(store)
+        try await store.insert(endpoint: WebhookEndpointRecord(id: "we_1", merchantId: "mer_1", url: "http://127.0.0.1:1/a", secret: "whsec_1", createdAt: t0))
+        try await store.insert(endpoint: WebhookEndpointRecord(id: "we_2", merchantId: "mer_1", url: "http://127.0.0.1:1/b", secret: "whsec_2", createdAt: t0))
+        #expect(try await store.deleteEndpoint(id: "we_2", merchantID: "mer_1", at: t0))
+        let event = EventRecord(id: "evt_1", merchantId: "mer_1", type: "payment.authorized", paymentId: "pay_1", body: Data("{}".utf8), createdAt: t0)
+        try await store.insert(PaymentWrite(payment: payment("pay_1"), events: [event]))
+        let due = try await store.dueDeliveries(now: t0, limit: 10)
+        #expect(due.map(\.endpoint.id) == ["we_1"])
+        #expect(try await store.outboxDepth() == 1)
+    }
+
+    @Test("a gateway event is applied once: the second write is refused whole")
+    func gatewayEventOnce() async throws {
+        let (store, directory) = try openStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await seedMerchant(store)
+        try await store.insert(PaymentWrite(payment: payment("pay_1")))
+        let first = PaymentWrite(payment: payment("pay_1"), gatewayEvent: ("stripe", "evt_gw_1"))
+        try await store.update(first, expectedVersion: 1)
+        await #expect(throws: StoreConflict.duplicateGatewayEvent(gateway: "stripe", eventID: "evt_gw_1")) {
+            try await store.update(PaymentWrite(payment: payment("pay_1"), gatewayEvent: ("stripe", "evt_gw_1")), expectedVersion: 2)
+        }
+        #expect(try await store.payment(id: "pay_1")?.version == 2)
+        #expect(try await store.hasGatewayEvent(gateway: "stripe", eventID: "evt_gw_1"))
+    }
+
+    @Test("lists page newest first with a cursor and are scoped to the merchant")
+    func pagination() async throws {
+        let (store, directory) = try openStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await seedMerchant(store)
+        try await seedMerchant(store, "mer_2")
+        for i in 0..<5 {
+            try await store.insert(PaymentWrite(payment: payment("pay_\(i)", at: t0.addingTimeInterval(Double(i)))))
+        }
+        try await store.insert(PaymentWrite(payment: payment("pay_x", merchant: "mer_2")))
+        let first = try await store.payments(merchantID: "mer_1", limit: 2)
+        #expect(first.items.map(\.id) == ["pay_4", "pay_3"])
+        #expect(first.hasMore)
+        let second = try await store.payments(merchantID: "mer_1", startingAfter: "pay_3", limit: 10)
+        #expect(second.items.map(\.id) == ["pay_2", "pay_1", "pay_0"])
+        #expect(!second.hasMore)
+        #expect(try await store.payments(merchantID: "mer_1", startingAfter: "pay_x", limit: 10).items.isEmpty)
+    }
+}
