@@ -62,6 +62,8 @@ public struct PaymentRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
     public var description: String?
     /// The merchant's metadata, a JSON object of strings.
     public var metadata: String
+    /// Where the customer completes 3-D Secure, while the payment requires action.
+    public var nextActionURL: String?
     /// TillCore's `Payment`, JSON-encoded.
     public var state: Data
     /// Derived from `state`, kept for filtering (`authorized`, `captured`, …).
@@ -78,8 +80,8 @@ public struct PaymentRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
     public init(
         id: String, merchantId: String, gateway: String, gatewayPaymentReference: String? = nil,
         gatewayAuthorizationReference: String? = nil, captureMode: String, token: String, description: String?,
-        metadata: String, state: Data, status: String, amount: Int64, currency: String, inFlight: Bool, version: Int,
-        createdAt: Date, updatedAt: Date
+        metadata: String, nextActionURL: String? = nil, state: Data, status: String, amount: Int64, currency: String,
+        inFlight: Bool, version: Int, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.merchantId = merchantId
@@ -90,6 +92,7 @@ public struct PaymentRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
         self.token = token
         self.description = description
         self.metadata = metadata
+        self.nextActionURL = nextActionURL
         self.state = state
         self.status = status
         self.amount = amount

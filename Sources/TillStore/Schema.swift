@@ -51,6 +51,7 @@ public enum TillSchema {
                         token TEXT NOT NULL,
                         description TEXT,
                         metadata TEXT NOT NULL,
+                        next_action_url TEXT,
                         state BLOB NOT NULL,
                         status TEXT NOT NULL,
                         amount INTEGER NOT NULL,

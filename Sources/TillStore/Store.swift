@@ -387,6 +387,7 @@ public final class Store: Sendable {
             Column("gateway").set(to: payment.gateway),
             Column("gateway_payment_reference").set(to: payment.gatewayPaymentReference),
             Column("gateway_authorization_reference").set(to: payment.gatewayAuthorizationReference),
+            Column("next_action_url").set(to: payment.nextActionURL),
             Column("state").set(to: payment.state),
             Column("status").set(to: payment.status),
             Column("in_flight").set(to: payment.inFlight),

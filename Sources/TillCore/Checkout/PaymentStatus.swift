@@ -25,8 +25,11 @@ public enum PaymentStatus: String, Hashable, Sendable, Codable, CaseIterable {
     case disputed
     /// Money was taken back through a chargeback and not reinstated.
     case chargedBack
+}
 
-    /// The snake_case spelling the HTTP API uses (`partially_captured`).
+extension RawRepresentable where RawValue == String {
+    /// The snake_case spelling the HTTP API uses for a camelCase case name
+    /// (`partiallyCaptured` → `partially_captured`).
     public var apiName: String {
         var result = ""
         for character in rawValue {

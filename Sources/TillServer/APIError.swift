@@ -1,0 +1,95 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import TillCore
+import TillGateway
+
+/// Every error the API answers with, in one shape:
+/// `{"error": {"type", "code", "message", "param", "decline_code", "gateway": {...}}}`.
+///
+/// The mapping from an error to a status lives here and nowhere else.
+public struct APIError: Error, Sendable {
+    public enum Kind: String, Sendable {
+        /// 400: the request is malformed or a parameter is wrong.
+        case invalidRequest = "invalid_request_error"
+        /// 401/403: no key, a bad key, or a key that may not do this.
+        case authentication = "authentication_error"
+        /// 402: the gateway declined the card.
+        case card = "card_error"
+        /// 409: an idempotency conflict or a state the operation cannot start from.
+        case conflict = "conflict_error"
+        /// 404.
+        case notFound = "not_found_error"
+        /// 502/503: a gateway failed in a way that is not a decline.
+        case gateway = "gateway_error"
+        /// 500: a bug. The message never reveals internals.
+        case api = "api_error"
+    }
+
+    public var status: HTTPResponse.Status
+    public var kind: Kind
+    public var code: String
+    public var message: String
+    public var param: String?
+    public var declineCode: String?
+    /// The gateway's raw words: name, code, decline code, message.
+    public var gateway: [String: String]?
+    /// A related object to include (the declined payment).
+    public var object: (key: String, value: JSONObject)?
+
+    public init(
+        _ status: HTTPResponse.Status, _ kind: Kind, code: String, _ message: String, param: String? = nil,
+        declineCode: String? = nil, gateway: [String: String]? = nil, object: (key: String, value: JSONObject)? = nil
+    ) {
+        self.status = status
+        self.kind = kind
+        self.code = code
+        self.message = message
+        self.param = param
+        self.declineCode = declineCode
+        self.gateway = gateway
+        self.object = object
+    }
+
+    public static func invalid(_ message: String, param: String? = nil, code: String = "parameter_invalid") -> APIError {
+        APIError(.badRequest, .invalidRequest, code: code, message, param: param)
+    }
+
+    public static func missing(_ param: String) -> APIError {
+        APIError(.badRequest, .invalidRequest, code: "parameter_missing", "\(param) is required", param: param)
+    }
+
+    public static func notFound(_ what: String, id: String) -> APIError {
+        APIError(.notFound, .notFound, code: "resource_missing", "no \(what) with id \(id)")
+    }
+
+    public static let unauthorized = APIError(
+        .unauthorized, .authentication, code: "invalid_api_key",
+        "a valid API key is required: send Authorization: Bearer sk_…")
+
+    /// The state machine refused an operation.
+    public static func checkout(_ error: CheckoutError) -> APIError {
+        switch error.code {
+        case .amountExceedsLimit, .invalidAmount, .currencyMismatch:
+            return APIError(.badRequest, .invalidRequest, code: error.code.rawValue, error.message, param: "amount")
+        case .unknownTransaction, .unknownDispute:
+            return APIError(.notFound, .notFound, code: error.code.rawValue, error.message)
+        default:
+            return APIError(.conflict, .conflict, code: error.code.rawValue, error.message)
+        }
+    }
+
+    /// The JSON body.
+    public var body: JSONObject {
+        var error: JSONObject = ["type": .string(kind.rawValue), "code": .string(code), "message": .string(message)]
+        if let param { error["param"] = .string(param) }
+        if let declineCode { error["decline_code"] = .string(declineCode) }
+        if let gateway { error["gateway"] = .object(gateway.mapValues { .string($0) }) }
+        if let object { error[object.key] = .object(object.value) }
+        return ["error": .object(error)]
+    }
+
+    public func response() -> Response {
+        JSONValue.object(body).response(status: status)
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+public typealias JSONObject = [String: JSONValue]
+
+/// A JSON value as the API reads and writes it. Requests are parsed into it first, so that
+/// unknown fields and wrong types are refused with the field's name before anything runs.
+public enum JSONValue: Sendable, Hashable, Codable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int64.self) {
+            self = .int(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .double(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode(JSONObject.self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .int(let value): try container.encode(value)
+        case .double(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    /// Serialized with sorted keys, so equal values give equal bytes.
+    public var data: Data { (try? Self.encoder.encode(self)) ?? Data("null".utf8) }
+
+    public func response(status: HTTPResponse.Status) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    public static func string(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
+
+    public static func date(_ date: Date) -> JSONValue { .string(RFC3339.format(date)) }
+}
+
+/// RFC 3339 times in UTC with a `Z`, as the API writes them.
+public enum RFC3339 {
+    public static func format(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+}
+
+/// A request body parsed and checked field by field.
+public struct RequestBody: Sendable {
+    public let fields: JSONObject
+
+    /// Parses `bytes` as a JSON object whose keys are all in `allowed`.
+    public init(_ bytes: [UInt8], allowed: Set<String>) throws(APIError) {
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            fields = [:]
+            return
+        }
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else {
+            throw APIError(.badRequest, .invalidRequest, code: "invalid_json", "the request body is not valid JSON")
+        }
+        guard case .object(let object) = value else {
+            throw APIError(.badRequest, .invalidRequest, code: "invalid_json", "the request body must be a JSON object")
+        }
+        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw APIError(.badRequest, .invalidRequest, code: "parameter_unknown", "unknown field \(unknown)", param: unknown)
+        }
+        fields = object
+    }
+
+    public func string(_ name: String) throws(APIError) -> String? {
+        switch fields[name] {
+        case nil, .null?: return nil
+        case .string(let value)?: return value
+        default: throw APIError.invalid("\(name) must be a string", param: name)
+        }
+    }
+
+    public func requiredString(_ name: String) throws(APIError) -> String {
+        guard let value = try string(name), !value.isEmpty else { throw APIError.missing(name) }
+        return value
+    }
+
+    public func integer(_ name: String) throws(APIError) -> Int64? {
+        switch fields[name] {
+        case nil, .null?: return nil
+        case .int(let value)?: return value
+        default: throw APIError.invalid("\(name) must be an integer (minor units of the currency)", param: name)
+        }
+    }
+
+    public func bool(_ name: String) throws(APIError) -> Bool? {
+        switch fields[name] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        default: throw APIError.invalid("\(name) must be true or false", param: name)
+        }
+    }
+
+    /// A flat object of string values (metadata), at most `limit` keys.
+    public func stringMap(_ name: String, limit: Int = 50) throws(APIError) -> [String: String] {
+        switch fields[name] {
+        case nil, .null?: return [:]
+        case .object(let object)?:
+            guard object.count <= limit else { throw APIError.invalid("\(name) has more than \(limit) keys", param: name) }
+            var map: [String: String] = [:]
+            for (key, value) in object {
+                guard case .string(let text) = value, key.count <= 40, text.count <= 500 else {
+                    throw APIError.invalid("\(name) values must be strings (keys up to 40, values up to 500 characters)", param: "\(name).\(key)")
+                }
+                map[key] = text
+            }
+            return map
+        default: throw APIError.invalid("\(name) must be an object of strings", param: name)
+        }
+    }
+
+    public func object(_ name: String) throws(APIError) -> JSONObject? {
+        switch fields[name] {
+        case nil, .null?: return nil
+        case .object(let value)?: return value
+        default: throw APIError.invalid("\(name) must be an object", param: name)
+        }
+    }
+}

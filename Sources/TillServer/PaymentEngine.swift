@@ -1,0 +1,391 @@
+import Foundation
+import HTTPTypes
+import Logging
+import TillCore
+import TillGateway
+import TillStore
+
+/// Drives payments through the state machine and the gateways, writing before it calls.
+///
+/// Every gateway call follows the same three steps, each its own durable commit:
+/// 1. the state machine appends a `pending` transaction, which is saved with the gateway
+///    idempotency key derivable from it;
+/// 2. the gateway is called with that key;
+/// 3. the outcome is applied and saved.
+/// A crash between 1 and 3 leaves a `pending` transaction that reconciliation resolves by
+/// asking the gateway, and the deterministic key means a repeated call cannot act twice.
+/// Operations on one payment are serialised.
+public final class PaymentEngine: Sendable {
+    let store: Store
+    let cards: any CardSource
+    let gateways: [String: any PaymentGateway]
+    let router: GatewayRouter
+    let now: @Sendable () -> Date
+    let logger: Logger
+    let locks = KeyedLock()
+
+    public init(
+        store: Store, cards: any CardSource, gateways: [String: any PaymentGateway], router: GatewayRouter,
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+    ) {
+        self.store = store
+        self.cards = cards
+        self.gateways = gateways
+        self.router = router
+        self.now = now
+        self.logger = logger
+    }
+
+    /// A payment as loaded: its row and its decoded state.
+    struct Loaded: Sendable {
+        var record: PaymentRecord
+        var payment: Payment
+    }
+
+    // MARK: Authorize
+
+    public struct NewPayment: Sendable {
+        public var amount: Money
+        public var token: String
+        public var captureMode: CaptureMode
+        public var gateway: String?
+        public var description: String?
+        public var metadata: [String: String]
+    }
+
+    /// Creates and authorizes a payment (and captures it, for automatic capture).
+    func create(_ request: NewPayment, caller: Caller) async throws -> Loaded {
+        guard let brand = try await cards.brand(token: request.token, merchantID: caller.merchantID) else {
+            throw APIError(.badRequest, .invalidRequest, code: "token_invalid", "no such token", param: "token")
+        }
+        if let preferred = request.gateway, gateways[preferred] == nil {
+            throw APIError.invalid("no gateway is named \(preferred)", param: "gateway")
+        }
+        let routing = RoutingContext(
+            amount: request.amount, cardBrand: brand, merchantID: caller.merchantID, preferredGateway: request.gateway)
+        guard let first = router.candidates(for: routing).usable.first else {
+            throw APIError(
+                .badRequest, .invalidRequest, code: "no_gateway",
+                "no configured gateway can take a \(request.amount.currency.code) payment", param: "currency")
+        }
+
+        let id = Identifiers.make("pay")
+        let authorizationID = Identifiers.make("txn")
+        let date = now()
+        let payment: Payment
+        do {
+            payment = try Payment(id: id, amount: request.amount, authorizationID: authorizationID, at: date)
+        } catch {
+            throw APIError.checkout(error)
+        }
+        let metadata = String(decoding: JSONValue.object(request.metadata.mapValues { .string($0) }).data, as: UTF8.self)
+        var loaded = Loaded(
+            record: PaymentRecord(
+                id: id, merchantId: caller.merchantID, gateway: first.name, captureMode: request.captureMode.rawValue,
+                token: request.token, description: request.description, metadata: metadata, state: Data(), status: "",
+                amount: request.amount.minorUnits, currency: request.amount.currency.code.lowercased(), inFlight: true,
+                version: 1, createdAt: date, updatedAt: date),
+            payment: payment)
+        try stamp(&loaded, at: date)
+        try await store.insert(PaymentWrite(payment: loaded.record, childKeys: [authorizationID]))
+
+        let created = loaded
+        return try await locks.withLock(id) {
+            var current = created
+            let authorization = current.payment.authorization
+            let result = try await router.authorize(routing) { gateway, attempt in
+                if attempt > 1 {
+                    // The previous gateway certainly did not process the request: the same
+                    // pending authorization moves to the next one, durably, before the call.
+                    current.record.gateway = gateway.name
+                    try await self.save(&current, events: [])
+                }
+                let card = try await self.cards.card(
+                    token: request.token, merchantID: caller.merchantID, purpose: "authorize \(id)")
+                return AuthorizeRequest(
+                    reference: self.reference(current.payment, authorization), amount: request.amount, card: card,
+                    captureMode: .manual, description: request.description,
+                    metadata: request.metadata)
+            }
+            try await applyAuthorization(result, to: &current)
+            if request.captureMode == .automatic, current.payment.status == .authorized {
+                try await captureLocked(&current, amount: nil, final: true)
+            }
+            return current
+        }
+    }
+
+    private func applyAuthorization(_ result: GatewayRouter.Result, to loaded: inout Loaded) async throws {
+        let authorization = loaded.payment.authorization
+        let outcome: TransactionOutcome
+        switch result.final?.outcome {
+        case .succeeded(let value)?:
+            loaded.record.gatewayPaymentReference = value.gatewayPaymentReference
+            loaded.record.gatewayAuthorizationReference = value.gatewayAuthorizationReference
+            switch value.state {
+            case .authorized, .captured:
+                outcome = .succeeded(gatewayReference: value.gatewayAuthorizationReference ?? value.gatewayPaymentReference)
+            case .requiresAction(let url):
+                loaded.record.nextActionURL = url
+                outcome = .requiresAction
+            }
+        case .declined(let decline)?:
+            loaded.record.gatewayPaymentReference = decline.gatewayReference ?? loaded.record.gatewayPaymentReference
+            outcome = .failed(decline.transactionFailure)
+        case .notProcessed(let failure)?:
+            outcome = .failed(
+                TransactionFailure(code: .processingError, gatewayCode: "not_processed", gatewayMessage: failure.description))
+        case .unknown?:
+            outcome = .unknown
+        case nil:
+            let reasons = result.skipped.map { "\($0.gateway): \($0.reason)" }.joined(separator: "; ")
+            outcome = .failed(
+                TransactionFailure(code: .processingError, gatewayCode: "no_gateway_available", gatewayMessage: reasons))
+        }
+        try resolve(&loaded, authorization.id, outcome)
+        if case .succeeded(let value)? = result.final?.outcome, case .captured(let captureReference) = value.state {
+            // A gateway that captured at once: record what it did.
+            _ = try? loaded.payment.recordCapture(
+                transactionID: Identifiers.make("txn"), amount: value.amount, gatewayReference: captureReference, final: true,
+                at: now())
+        }
+        try await save(&loaded, events: [])
+    }
+
+    // MARK: Capture, void, refund
+
+    func capture(paymentID: String, caller: Caller, amount: Int64?, final: Bool?) async throws -> Loaded {
+        try await locks.withLock(paymentID) {
+            var loaded = try await load(paymentID, caller: caller)
+            try await captureLocked(&loaded, amount: amount, final: final ?? true)
+            return loaded
+        }
+    }
+
+    private func captureLocked(_ loaded: inout Loaded, amount: Int64?, final: Bool) async throws {
+        let date = now()
+        let transaction: Transaction
+        do {
+            transaction = try loaded.payment.beginCapture(
+                transactionID: Identifiers.make("txn"), amount: amount.map { Money(minorUnits: $0, currency: loaded.payment.currency) },
+                final: final, at: date)
+        } catch {
+            throw APIError.checkout(error)
+        }
+        try await save(&loaded, childKeys: [transaction.id], events: [])
+        let gateway = try gateway(for: loaded)
+        let outcome = await gateway.checkedCapture(
+            CaptureRequest(
+                reference: reference(loaded.payment, transaction),
+                gatewayPaymentReference: loaded.record.gatewayPaymentReference ?? "",
+                gatewayAuthorizationReference: loaded.record.gatewayAuthorizationReference, amount: transaction.amount,
+                isFinal: transaction.isFinalCapture),
+            of: loaded.payment)
+        try resolve(&loaded, transaction.id, Self.transactionOutcome(outcome) { $0.captureReference })
+        try await save(&loaded, childKeys: outcome.reference { $0.captureReference }.map { [$0] } ?? [], events: [])
+        try Self.throwIfRefused(outcome, loaded: loaded)
+    }
+
+    func void(paymentID: String, caller: Caller) async throws -> Loaded {
+        try await locks.withLock(paymentID) {
+            var loaded = try await load(paymentID, caller: caller)
+            let transaction: Transaction
+            do {
+                transaction = try loaded.payment.beginVoid(transactionID: Identifiers.make("txn"), at: now())
+            } catch let error as CheckoutError {
+                throw APIError.checkout(error)
+            }
+            try await save(&loaded, childKeys: [transaction.id], events: [])
+            let outcome = try await gateway(for: loaded).checkedVoid(
+                VoidRequest(
+                    reference: reference(loaded.payment, transaction),
+                    gatewayPaymentReference: loaded.record.gatewayPaymentReference ?? "",
+                    gatewayAuthorizationReference: loaded.record.gatewayAuthorizationReference))
+            try resolve(&loaded, transaction.id, Self.transactionOutcome(outcome) { $0.gatewayReference })
+            try await save(&loaded, events: [])
+            try Self.throwIfRefused(outcome, loaded: loaded)
+            return loaded
+        }
+    }
+
+    func refund(paymentID: String, caller: Caller, amount: Int64?, reason: String?) async throws -> (Loaded, Transaction) {
+        try await locks.withLock(paymentID) {
+            var loaded = try await load(paymentID, caller: caller)
+            let transaction: Transaction
+            do {
+                transaction = try loaded.payment.beginRefund(
+                    transactionID: Identifiers.make("txn"),
+                    amount: amount.map { Money(minorUnits: $0, currency: loaded.payment.currency) }, at: now())
+            } catch let error as CheckoutError {
+                throw APIError.checkout(error)
+            }
+            try await save(&loaded, childKeys: [transaction.id], events: [])
+            // Refund from the latest capture; gateways that refund per payment ignore it.
+            let capture = loaded.payment.transactions.last { $0.kind == .capture && $0.status == .succeeded }
+            let outcome = try await gateway(for: loaded).checkedRefund(
+                RefundRequest(
+                    reference: reference(loaded.payment, transaction),
+                    gatewayPaymentReference: loaded.record.gatewayPaymentReference ?? "",
+                    gatewayCaptureReference: capture?.gatewayReference, amount: transaction.amount, reason: reason),
+                of: loaded.payment)
+            if case .succeeded(let result) = outcome, result.state == .pending {
+                // Accepted but not settled: stays pending until a webhook or reconciliation.
+                loaded.record.updatedAt = now()
+            } else {
+                try resolve(&loaded, transaction.id, Self.transactionOutcome(outcome) { $0.refundReference })
+            }
+            try await save(&loaded, childKeys: outcome.reference { $0.refundReference }.map { [$0] } ?? [], events: [])
+            try Self.throwIfRefused(outcome, loaded: loaded)
+            return (loaded, loaded.payment.transaction(id: transaction.id) ?? transaction)
+        }
+    }
+
+    // MARK: Reading
+
+    func load(_ paymentID: String, caller: Caller) async throws -> Loaded {
+        guard let record = try await store.payment(id: paymentID, merchantID: caller.merchantID) else {
+            throw APIError.notFound("payment", id: paymentID)
+        }
+        return try Self.decode(record)
+    }
+
+    static func decode(_ record: PaymentRecord) throws -> Loaded {
+        Loaded(record: record, payment: try Self.decoder.decode(Payment.self, from: record.state))
+    }
+
+    // MARK: Shared steps
+
+    func gateway(for loaded: Loaded) throws(APIError) -> any PaymentGateway {
+        guard let gateway = gateways[loaded.record.gateway] else {
+            throw APIError(
+                .serviceUnavailable, .gateway, code: "gateway_not_configured",
+                "the payment's gateway \(loaded.record.gateway) is not configured in this daemon")
+        }
+        return gateway
+    }
+
+    func reference(_ payment: Payment, _ transaction: Transaction) -> TransactionReference {
+        TransactionReference(
+            paymentID: payment.id, transactionID: transaction.id, idempotencyKey: payment.idempotencyKey(for: transaction))
+    }
+
+    func resolve(_ loaded: inout Loaded, _ transactionID: String, _ outcome: TransactionOutcome) throws {
+        do {
+            _ = try loaded.payment.resolve(transaction: transactionID, outcome: outcome, at: now())
+        } catch {
+            logger.error(
+                "gateway outcome contradicts the payment",
+                metadata: ["payment": "\(loaded.payment.id)", "transaction": "\(transactionID)", "error": "\(error.message)"])
+            throw APIError.checkout(error)
+        }
+    }
+
+    /// Saves the payment (bumping its version) with the events its status change causes.
+    func save(
+        _ loaded: inout Loaded, childKeys: [String] = [], events extra: [EventRecord],
+        gatewayEvent: (gateway: String, eventID: String)? = nil
+    ) async throws {
+        let previousStatus = loaded.record.status
+        let date = now()
+        try stamp(&loaded, at: date)
+        var events = extra
+        if loaded.record.status != previousStatus {
+            events.append(try event("payment.\(loaded.record.status)", loaded, at: date))
+        }
+        let expected = loaded.record.version
+        try await store.update(
+            PaymentWrite(payment: loaded.record, childKeys: childKeys, events: events, gatewayEvent: gatewayEvent),
+            expectedVersion: expected)
+        loaded.record.version = expected + 1
+    }
+
+    /// Copies the state machine's view into the row.
+    private func stamp(_ loaded: inout Loaded, at date: Date) throws {
+        loaded.record.state = try Self.encoder.encode(loaded.payment)
+        loaded.record.status = loaded.payment.status.apiName
+        loaded.record.inFlight = loaded.payment.transactions.contains { $0.status.isInFlight }
+        if loaded.payment.status != .requiresAction { loaded.record.nextActionURL = nil }
+        loaded.record.updatedAt = date
+    }
+
+    /// An event about the payment, as the API and merchant webhooks show it.
+    func event(_ type: String, _ loaded: Loaded, at date: Date) throws -> EventRecord {
+        let id = Identifiers.make("evt")
+        let body: JSONValue = .object([
+            "id": .string(id), "object": .string("event"), "type": .string(type), "created_at": .date(date),
+            "data": .object(["object": PaymentView.json(loaded)]),
+        ])
+        return EventRecord(
+            id: id, merchantId: loaded.record.merchantId, type: type, paymentId: loaded.record.id, body: body.data,
+            createdAt: date)
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    static let decoder = JSONDecoder()
+
+    /// The state machine's view of a gateway outcome. `notProcessed` fails the transaction:
+    /// the gateway certainly did nothing, so the caller may simply try again.
+    static func transactionOutcome<T>(_ outcome: GatewayOutcome<T>, reference: (T) -> String?) -> TransactionOutcome {
+        switch outcome {
+        case .succeeded(let value): .succeeded(gatewayReference: reference(value))
+        case .declined(let decline): .failed(decline.transactionFailure)
+        case .notProcessed(let failure):
+            .failed(TransactionFailure(code: .processingError, gatewayCode: "not_processed", gatewayMessage: failure.description))
+        case .unknown: .unknown
+        }
+    }
+
+    /// Turns a refusal into the API error the caller gets (the payment is already saved).
+    static func throwIfRefused<T>(_ outcome: GatewayOutcome<T>, loaded: Loaded) throws {
+        switch outcome {
+        case .succeeded, .unknown:
+            return
+        case .declined(let decline):
+            throw APIError.decline(decline, gateway: loaded.record.gateway, payment: PaymentView.object(loaded))
+        case .notProcessed(let failure):
+            throw APIError(
+                .badGateway, .gateway, code: "gateway_unavailable",
+                "the gateway could not be reached; nothing was charged: \(failure.message)",
+                gateway: ["name": loaded.record.gateway], object: ("payment", PaymentView.object(loaded)))
+        }
+    }
+}
+
+extension GatewayOutcome {
+    /// The success's reference, if it succeeded.
+    func reference(_ pick: (Success) -> String?) -> String? {
+        if case .succeeded(let value) = self { return pick(value) }
+        return nil
+    }
+}
+
+extension APIError {
+    /// A gateway's refusal: card declines are 402s; refusals of the request itself are 400
+    /// or 409; each keeps the gateway's raw code and message.
+    static func decline(_ decline: Decline, gateway: String, payment: JSONObject) -> APIError {
+        var raw = ["name": gateway, "code": decline.gatewayCode, "message": decline.message]
+        if let declineCode = decline.gatewayDeclineCode { raw["decline_code"] = declineCode }
+        switch decline.code {
+        case .unsupported:
+            return APIError(
+                .badRequest, .invalidRequest, code: "unsupported_by_gateway", decline.message, gateway: raw,
+                object: ("payment", payment))
+        case .invalidRequest:
+            return APIError(
+                .badRequest, .invalidRequest, code: "gateway_rejected_request", decline.message, gateway: raw,
+                object: ("payment", payment))
+        case .invalidState:
+            return APIError(
+                .conflict, .conflict, code: "gateway_state_conflict", decline.message, gateway: raw, object: ("payment", payment))
+        default:
+            return APIError(
+                HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), .card, code: "card_declined", decline.message, declineCode: decline.code.rawValue,
+                gateway: raw, object: ("payment", payment))
+        }
+    }
+}
