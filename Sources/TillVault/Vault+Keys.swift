@@ -260,6 +260,14 @@ extension Vault {
         return retired
     }
 
+    /// Checks that the vault's keys were wrapped under this vault's key-encryption key; the
+    /// daemon calls it at start so a wrong key fails fast with a clear message.
+    ///
+    /// - Throws: ``VaultError/Code/wrongKeyEncryptionKey``.
+    public func checkKeyEncryptionKey() async throws(VaultError) {
+        try await read("checking the key-encryption key") { db in try self.checkKeyEncryptionKey(db) }
+    }
+
     /// Every key the vault has made, oldest first, with how many cards each seals.
     public func keys() async throws(VaultError) -> [VaultKeyInfo] {
         try await read("listing the vault's keys") { db in
