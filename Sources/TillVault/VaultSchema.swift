@@ -6,7 +6,8 @@ public import TillStore
 /// `vault_keys`: one row per key the vault ever made.
 /// - `id` TEXT: `dk_…` (data key) or `fk_…` (fingerprint key), 16 random hex digits.
 /// - `purpose` TEXT: `data` or `fingerprint`.
-/// - `status` TEXT: `active` (at most one per purpose), `retiring` (a former data key that
+/// - `status` TEXT: `active` (at most one per purpose), `full` (reached its usage limit;
+///   decrypts its rows, encrypts nothing), `retiring` (a former data key that
 ///   still decrypts rows not yet re-encrypted) or `retired` (no row uses it).
 /// - `wrapped_key` BLOB: the key wrapped under the key-encryption key (RFC 3394, 40
 ///   bytes); NULL once retired, so a retired key is gone for good.
@@ -38,7 +39,7 @@ public enum VaultSchema {
                     CREATE TABLE vault_keys (
                         id TEXT NOT NULL PRIMARY KEY CHECK (id GLOB 'dk_*' OR id GLOB 'fk_*'),
                         purpose TEXT NOT NULL CHECK (purpose IN ('data', 'fingerprint')),
-                        status TEXT NOT NULL CHECK (status IN ('active', 'retiring', 'retired')),
+                        status TEXT NOT NULL CHECK (status IN ('active', 'full', 'retiring', 'retired')),
                         wrapped_key BLOB CHECK (wrapped_key IS NULL OR length(wrapped_key) = 40),
                         kek_id TEXT NOT NULL,
                         usage_count INTEGER NOT NULL DEFAULT 0 CHECK (usage_count >= 0),
