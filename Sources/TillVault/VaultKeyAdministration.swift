@@ -79,7 +79,10 @@ public enum VaultKeyAdministration {
 
     /// Opens the data directory's database with the vault's migrations.
     public static func openVault(
-        dataDirectory: String, kek: KeyEncryptionKey, audit: any VaultAuditSink, logger: Logger
+        dataDirectory: String,
+        kek: KeyEncryptionKey,
+        audit: any VaultAuditSink = DiscardingVaultAuditSink(),
+        logger: Logger = Logger(label: "till.vault", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(VaultError) -> Vault {
         let store: StoreDatabase
         do {
