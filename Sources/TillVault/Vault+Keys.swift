@@ -152,6 +152,8 @@ extension Vault {
         let now = clock()
         let limit = max(1, limit)
         let (batch, events) = try await write("re-encrypting cards") { db in
+            // A wrong key-encryption key must stop the run, not mark every row unreadable.
+            try self.checkKeyEncryptionKey(db)
             var events: [VaultAuditEvent.Kind] = []
             let rows = try Row.fetchAll(
                 db,
