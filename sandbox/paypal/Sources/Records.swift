@@ -11,7 +11,7 @@ enum OrderIntent: String, Sendable {
 /// The card an order is paid with, as much of it as the sandbox keeps (never the number).
 struct CardRecord: Sendable {
     var lastDigits: String
-    var brand: CardBrand
+    var brand: CardBrand?
     var name: String?
     var expiry: String
     var behavior: CardBehavior

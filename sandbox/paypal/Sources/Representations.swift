@@ -188,7 +188,7 @@ struct Renderer {
     }
 
     /// PayPal's `card_brand`; Diners Club cards run on the Discover network.
-    static func brandName(_ brand: CardBrand) -> String? {
+    static func brandName(_ brand: CardBrand?) -> String? {
         switch brand {
         case .visa: "VISA"
         case .mastercard: "MASTERCARD"
@@ -197,7 +197,7 @@ struct Renderer {
         case .jcb: "JCB"
         case .diners: "DISCOVER"
         case .unionpay: "CHINA_UNION_PAY"
-        case .unknown: nil
+        case nil: nil
         }
     }
 

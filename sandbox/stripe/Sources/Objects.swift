@@ -1,4 +1,5 @@
 import SandboxSupport
+import TillCore
 
 // The sandbox's records of Stripe objects, and how each renders in Stripe's field order
 // (see Stripe's example objects). Records are plain values kept inside the gateway's lock.
@@ -13,7 +14,7 @@ struct PaymentMethodRecord: Sendable {
     var metadata: [String: String]
     var billingName: String?
 
-    var brand: String { CardBrand(number: number).rawValue }
+    var brand: String { CardBrand(number: number)?.rawValue ?? "unknown" }
     var last4: String { String(number.suffix(4)) }
     /// Stable per card number, as Stripe's fingerprint is, without revealing it.
     var fingerprint: String {

@@ -1,3 +1,5 @@
+import TillCore
+
 /// What a sandbox does when a card is charged.
 ///
 /// The same card numbers drive the same outcomes in every sandbox, so one test can run the
@@ -70,30 +72,6 @@ public enum DisputeReason: String, Hashable, Sendable, Codable {
     case general
 }
 
-/// The card network, detected from the number's leading digits.
-public enum CardBrand: String, Hashable, Sendable, Codable {
-    case visa, mastercard, amex, discover, jcb, diners, unionpay, unknown
-
-    /// Detects the brand from the issuer identification number ranges.
-    public init(number: String) {
-        let digits = Array(number.utf8.prefix(6)).map { Int($0) - 48 }
-        func prefix(_ length: Int) -> Int {
-            digits.prefix(length).reduce(0) { $0 * 10 + $1 }
-        }
-        let two = prefix(2), three = prefix(3), four = prefix(4), six = prefix(6)
-        switch true {
-        case digits.first == 4: self = .visa
-        case (51...55).contains(two), (222_100...272_099).contains(six): self = .mastercard
-        case two == 34 || two == 37: self = .amex
-        case four == 6011 || two == 65 || (644...649).contains(three): self = .discover
-        case (3528...3589).contains(four): self = .jcb
-        case two == 36 || two == 38 || (300...305).contains(three): self = .diners
-        case two == 62: self = .unionpay
-        default: self = .unknown
-        }
-    }
-}
-
 /// One row of the test-card table.
 public struct TestCard: Hashable, Sendable {
     public let number: String
@@ -101,7 +79,8 @@ public struct TestCard: Hashable, Sendable {
     /// Stripe's test PaymentMethod id for this card (`pm_card_visa`).
     public let stripePaymentMethod: String
 
-    public var brand: CardBrand { CardBrand(number: number) }
+    /// The network, from TillCore's brand table; `nil` for a number no network issues.
+    public var brand: CardBrand? { CardBrand(number: number) }
     public var last4: String { String(number.suffix(4)) }
 }
 
@@ -176,18 +155,6 @@ public enum TestCards {
     /// Whether `number` is 12 to 19 ASCII digits that pass the Luhn check.
     public static func isPlausibleNumber(_ number: String) -> Bool {
         let bytes = Array(number.utf8)
-        guard (12...19).contains(bytes.count), bytes.allSatisfy({ (48...57).contains($0) }) else {
-            return false
-        }
-        var sum = 0
-        for (offset, byte) in bytes.reversed().enumerated() {
-            var digit = Int(byte) - 48
-            if offset % 2 == 1 {
-                digit *= 2
-                if digit > 9 { digit -= 9 }
-            }
-            sum += digit
-        }
-        return sum % 10 == 0
+        return (12...19).contains(bytes.count) && CardValidation.passesLuhn(bytes)
     }
 }

@@ -1,4 +1,5 @@
 import SandboxSupport
+import TillCore
 import Testing
 
 @Suite("Test cards")
@@ -46,12 +47,12 @@ struct TestCardsTests {
     }
 
     @Test("brands from leading digits", arguments: [
-        ("4242424242424242", CardBrand.visa), ("5555555555554444", .mastercard),
+        ("4242424242424242", CardBrand?.some(.visa)), ("5555555555554444", .mastercard),
         ("2223003122003222", .mastercard), ("378282246310005", .amex), ("6011111111111117", .discover),
         ("3566002020360505", .jcb), ("36227206271667", .diners), ("6200000000000005", .unionpay),
-        ("9999999999999995", .unknown),
+        ("9999999999999995", nil),
     ])
-    func brands(number: String, brand: CardBrand) {
+    func brands(number: String, brand: CardBrand?) {
         #expect(CardBrand(number: number) == brand)
     }
 }

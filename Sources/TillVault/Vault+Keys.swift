@@ -1,0 +1,418 @@
+public import Foundation
+import GRDB
+import Logging
+import Synchronization
+import TillCrypto
+
+/// A data key's status in `vault_keys`.
+public enum VaultKeyStatus: String, Sendable, Hashable, Codable {
+    /// Encrypts new cards (one per purpose).
+    case active
+    /// Reached its usage limit: still decrypts its rows, encrypts nothing more. Its rows
+    /// stay until a requested rotation moves them.
+    case full
+    /// Rotated away on request: still decrypts, and its rows are being re-encrypted.
+    case retiring
+    /// No row uses it; its wrapped material is erased.
+    case retired
+}
+
+/// A key as the vault reports it: never the key material.
+public struct VaultKeyInfo: Sendable, Hashable {
+    public let id: String
+    /// `data` or `fingerprint`.
+    public let purpose: String
+    public let status: VaultKeyStatus
+    /// Encryptions made with it.
+    public let usageCount: Int64
+    /// Cards sealed under it now.
+    public let cardCount: Int
+    public let created: Date
+    public let retired: Date?
+}
+
+/// What ``Vault/initializeKeys()`` found or made.
+public struct VaultKeyInitialization: Sendable, Hashable {
+    public let dataKeyID: String
+    public let fingerprintKeyID: String
+    public let createdDataKey: Bool
+    public let createdFingerprintKey: Bool
+}
+
+/// The outcome of one re-encryption batch.
+public struct ReencryptionBatch: Sendable, Hashable {
+    /// Rows moved to the active key.
+    public let reencrypted: Int
+    /// Tokens whose rows did not decrypt (altered outside the vault); they stay where they
+    /// are and keep their key from retiring.
+    public let unreadableTokens: [String]
+    /// Where the next batch starts; nil when no row was left after the previous cursor.
+    public let cursor: String?
+}
+
+/// The outcome of re-encrypting everything on retiring keys.
+public struct ReencryptionReport: Sendable, Hashable {
+    public let reencrypted: Int
+    public let unreadableTokens: [String]
+    /// Keys retired at the end because no row used them any more.
+    public let retiredKeyIDs: [String]
+}
+
+/// An unwrapped key and its row's counters.
+struct DataKey: Sendable {
+    let id: String
+    let key: SymmetricKey
+    var usageCount: Int64
+}
+
+extension Vault {
+    // MARK: Key administration
+
+    /// Makes the first data key and the fingerprint key if they do not exist yet; safe to
+    /// call on every start.
+    ///
+    /// - Throws: ``VaultError/Code/wrongKeyEncryptionKey`` if the database's keys were
+    ///   wrapped under another key-encryption key.
+    public func initializeKeys() async throws(VaultError) -> VaultKeyInitialization {
+        let now = clock()
+        let (result, events) = try await write("initializing the vault's keys") { db in
+            try self.checkKeyEncryptionKey(db)
+            var events: [VaultAuditEvent.Kind] = []
+            var createdData = false
+            var createdFingerprint = false
+            let dataID: String
+            if let existing = try String.fetchOne(
+                db, sql: "SELECT id FROM vault_keys WHERE purpose = 'data' AND status = 'active'")
+            {
+                dataID = existing
+            } else {
+                dataID = try self.createKey(db, purpose: "data", now: now).id
+                events.append(.dataKeyCreated(keyID: dataID))
+                createdData = true
+            }
+            let fingerprintID: String
+            if let existing = try String.fetchOne(
+                db, sql: "SELECT id FROM vault_keys WHERE purpose = 'fingerprint' AND status = 'active'")
+            {
+                fingerprintID = existing
+            } else {
+                fingerprintID = try self.createKey(db, purpose: "fingerprint", now: now).id
+                events.append(.fingerprintKeyCreated(keyID: fingerprintID))
+                createdFingerprint = true
+            }
+            return (
+                VaultKeyInitialization(
+                    dataKeyID: dataID, fingerprintKeyID: fingerprintID, createdDataKey: createdData,
+                    createdFingerprintKey: createdFingerprint),
+                events
+            )
+        }
+        if !events.isEmpty {
+            logger.notice(
+                "vault keys initialized",
+                metadata: ["data_key": "\(result.dataKeyID)", "fingerprint_key": "\(result.fingerprintKeyID)"])
+        }
+        try await emit(events, at: now)
+        return result
+    }
+
+    /// Makes a new active data key. The former active key and any full ones become
+    /// ``VaultKeyStatus/retiring``: they still decrypt, and ``reencryptBatch(limit:after:)``
+    /// moves their rows to the new key. Returns the new key.
+    ///
+    /// - Throws: ``VaultError/Code/keysNotInitialized`` if there is no data key yet.
+    public func rotateDataKey() async throws(VaultError) -> VaultKeyInfo {
+        let now = clock()
+        let (newID, events) = try await write("rotating the data key") { db in
+            try self.checkKeyEncryptionKey(db)
+            guard
+                let current = try String.fetchOne(
+                    db, sql: "SELECT id FROM vault_keys WHERE purpose = 'data' AND status = 'active'")
+            else { throw Self.keysNotInitialized }
+            try db.execute(
+                sql: "UPDATE vault_keys SET status = 'retiring' WHERE purpose = 'data' AND status IN ('active', 'full')")
+            let fresh = try self.createKey(db, purpose: "data", now: now)
+            return (
+                fresh.id,
+                [VaultAuditEvent.Kind.dataKeyCreated(keyID: fresh.id), .dataKeyRotated(from: current, to: fresh.id, reason: .requested)]
+            )
+        }
+        logger.notice("data key rotated", metadata: ["data_key": "\(newID)", "reason": "requested"])
+        try await emit(events, at: now)
+        guard let info = try await keys().first(where: { $0.id == newID }) else {
+            throw VaultError(.keyUnavailable, "the new data key \(newID) is missing right after it was made")
+        }
+        return info
+    }
+
+    /// Re-encrypts up to `limit` rows that sit on retiring keys under the active key, in one
+    /// transaction, starting after `cursor` (token order). Rows stay readable throughout:
+    /// a row is either on its old key or, once committed, on the new one.
+    public func reencryptBatch(limit: Int, after cursor: String? = nil) async throws(VaultError) -> ReencryptionBatch {
+        let now = clock()
+        let limit = max(1, limit)
+        let (batch, events) = try await write("re-encrypting cards") { db in
+            // A wrong key-encryption key must stop the run, not mark every row unreadable.
+            try self.checkKeyEncryptionKey(db)
+            var events: [VaultAuditEvent.Kind] = []
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.token, c.merchant, c.key_id, c.sealed FROM vault_cards c
+                    JOIN vault_keys k ON k.id = c.key_id
+                    WHERE k.status = 'retiring' AND c.token > ?
+                    ORDER BY c.token LIMIT ?
+                    """,
+                arguments: [cursor ?? "", limit])
+            guard !rows.isEmpty else {
+                return (ReencryptionBatch(reencrypted: 0, unreadableTokens: [], cursor: nil), events)
+            }
+            var active = try self.activeDataKey(db, events: &events, now: now)
+            var moved = 0
+            var unreadable: [String] = []
+            var last = cursor
+            for row in rows {
+                let token: String = try row.decode(forColumn: "token")
+                let merchant: String = try row.decode(forColumn: "merchant")
+                let keyID: String = try row.decode(forColumn: "key_id")
+                let sealed: Data = try row.decode(forColumn: "sealed")
+                last = token
+                guard let old = try? self.unwrapKey(db, id: keyID),
+                    let payload = Self.open(Array(sealed), token: token, merchant: merchant, key: old)
+                else {
+                    unreadable.append(token)
+                    continue
+                }
+                if active.usageCount >= self.configuration.dataKeyUsageLimit {
+                    active = try self.rotateForUsage(db, from: active, events: &events, now: now)
+                }
+                let plaintext = VaultEncoding.payload(
+                    digits: payload.digits, expiry: payload.expiry, holderName: payload.holderName)
+                let resealed = try Self.seal(plaintext, token: token, merchant: merchant, key: active)
+                try db.execute(
+                    sql: "UPDATE vault_cards SET key_id = ?, sealed = ? WHERE token = ?",
+                    arguments: [active.id, Data(resealed), token])
+                try self.countUse(of: &active, db)
+                moved += 1
+            }
+            return (ReencryptionBatch(reencrypted: moved, unreadableTokens: unreadable, cursor: last), events)
+        }
+        if !batch.unreadableTokens.isEmpty {
+            logger.error(
+                "cards that do not decrypt were left on their retiring key",
+                metadata: ["tokens": "\(batch.unreadableTokens)"])
+        }
+        try? await emit(events, at: now)
+        return batch
+    }
+
+    /// Re-encrypts every row on a retiring key, batch by batch, then retires the keys no row
+    /// uses. The CLI runs it to completion; the daemon runs it as a background worker
+    /// (`pause` yields the writer between batches; cancellation stops between batches,
+    /// leaving everything readable).
+    public func reencryptAll(
+        batchSize: Int? = nil, pause: Duration = .zero
+    ) async throws(VaultError) -> ReencryptionReport {
+        let size = batchSize ?? configuration.reencryptionBatchSize
+        var total = 0
+        var unreadable: Set<String> = []
+        var cursor: String?
+        repeat {
+            if Task.isCancelled { break }
+            let batch = try await reencryptBatch(limit: size, after: cursor)
+            total += batch.reencrypted
+            unreadable.formUnion(batch.unreadableTokens)
+            cursor = batch.cursor
+            if cursor != nil, pause > .zero {
+                try? await Task.sleep(for: pause)
+            }
+        } while cursor != nil
+        let retired = try await retireUnusedKeys()
+        return ReencryptionReport(reencrypted: total, unreadableTokens: unreadable.sorted(), retiredKeyIDs: retired)
+    }
+
+    /// Retires every non-active data key that no row uses: marks it retired and erases its
+    /// wrapped material. Returns the retired key ids.
+    @discardableResult
+    public func retireUnusedKeys() async throws(VaultError) -> [String] {
+        let now = clock()
+        let retired = try await write("retiring unused data keys") { db in
+            let ids = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM vault_keys k
+                    WHERE purpose = 'data' AND status IN ('retiring', 'full')
+                    AND NOT EXISTS (SELECT 1 FROM vault_cards c WHERE c.key_id = k.id)
+                    ORDER BY created_at
+                    """)
+            for id in ids {
+                try db.execute(
+                    sql: "UPDATE vault_keys SET status = 'retired', wrapped_key = NULL, retired_at = ? WHERE id = ?",
+                    arguments: [now.timeIntervalSince1970, id])
+            }
+            return ids
+        }
+        unwrapped.withLock { cache in
+            for id in retired { cache[id] = nil }
+        }
+        if !retired.isEmpty {
+            logger.notice("data keys retired", metadata: ["data_keys": "\(retired)"])
+        }
+        try await emit(retired.map { .dataKeyRetired(keyID: $0) }, at: now)
+        return retired
+    }
+
+    /// Checks that the vault's keys were wrapped under this vault's key-encryption key; the
+    /// daemon calls it at start so a wrong key fails fast with a clear message.
+    ///
+    /// - Throws: ``VaultError/Code/wrongKeyEncryptionKey``.
+    public func checkKeyEncryptionKey() async throws(VaultError) {
+        try await read("checking the key-encryption key") { db in try self.checkKeyEncryptionKey(db) }
+    }
+
+    /// Every key the vault has made, oldest first, with how many cards each seals.
+    public func keys() async throws(VaultError) -> [VaultKeyInfo] {
+        try await read("listing the vault's keys") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT k.id, k.purpose, k.status, k.usage_count, k.created_at, k.retired_at,
+                        (SELECT count(*) FROM vault_cards c WHERE c.key_id = k.id) AS cards
+                    FROM vault_keys k ORDER BY k.created_at, k.rowid
+                    """
+            ).map { row in
+                let status: String = try row.decode(forColumn: "status")
+                let retired: Double? = try row.decode(forColumn: "retired_at")
+                return VaultKeyInfo(
+                    id: try row.decode(forColumn: "id"),
+                    purpose: try row.decode(forColumn: "purpose"),
+                    status: VaultKeyStatus(rawValue: status) ?? .retired,
+                    usageCount: try row.decode(forColumn: "usage_count"),
+                    cardCount: try row.decode(forColumn: "cards"),
+                    created: Date(timeIntervalSince1970: try row.decode(forColumn: "created_at")),
+                    retired: retired.map(Date.init(timeIntervalSince1970:)))
+            }
+        }
+    }
+
+    // MARK: Inside write transactions
+
+    static let keysNotInitialized = VaultError(
+        .keysNotInitialized, "the vault has no active keys yet; run `till keys init` first")
+
+    /// The active data key, rotated first if it reached its usage limit.
+    func activeDataKey(_ db: Database, events: inout [VaultAuditEvent.Kind], now: Date) throws -> DataKey {
+        guard
+            let id = try String.fetchOne(
+                db, sql: "SELECT id FROM vault_keys WHERE purpose = 'data' AND status = 'active'")
+        else { throw Self.keysNotInitialized }
+        let key = try unwrapKey(db, id: id)
+        if key.usageCount >= configuration.dataKeyUsageLimit {
+            return try rotateForUsage(db, from: key, events: &events, now: now)
+        }
+        return key
+    }
+
+    /// Replaces a data key that reached its usage limit. The old key keeps its rows
+    /// (decrypting is not limited) and becomes ``VaultKeyStatus/full``.
+    func rotateForUsage(
+        _ db: Database, from old: DataKey, events: inout [VaultAuditEvent.Kind], now: Date
+    ) throws -> DataKey {
+        try db.execute(sql: "UPDATE vault_keys SET status = 'full' WHERE id = ?", arguments: [old.id])
+        let fresh = try createKey(db, purpose: "data", now: now)
+        events.append(.dataKeyCreated(keyID: fresh.id))
+        events.append(.dataKeyRotated(from: old.id, to: fresh.id, reason: .usageLimit))
+        logger.notice(
+            "data key reached its usage limit; rotated",
+            metadata: ["from": "\(old.id)", "to": "\(fresh.id)", "limit": "\(configuration.dataKeyUsageLimit)"])
+        return fresh
+    }
+
+    func activeFingerprintKey(_ db: Database) throws -> SymmetricKey {
+        guard
+            let id = try String.fetchOne(
+                db, sql: "SELECT id FROM vault_keys WHERE purpose = 'fingerprint' AND status = 'active'")
+        else { throw Self.keysNotInitialized }
+        return try unwrapKey(db, id: id).key
+    }
+
+    func countUse(of key: inout DataKey, _ db: Database) throws {
+        try db.execute(sql: "UPDATE vault_keys SET usage_count = usage_count + 1 WHERE id = ?", arguments: [key.id])
+        key.usageCount += 1
+    }
+
+    func createKey(_ db: Database, purpose: String, now: Date) throws -> DataKey {
+        let key: SymmetricKey
+        let id: String
+        let wrapped: [UInt8]
+        do {
+            key = try SymmetricKey.generate()
+            id = try VaultEncoding.newKeyID(prefix: purpose == "data" ? "dk_" : "fk_")
+            wrapped = try KeyWrap.wrap(key, using: kek.key)
+        } catch {
+            throw VaultError.crypto("making a \(purpose) key", error)
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO vault_keys (id, purpose, status, wrapped_key, kek_id, usage_count, created_at)
+                VALUES (?, ?, 'active', ?, ?, 0, ?)
+                """,
+            arguments: [id, purpose, Data(wrapped), kekID, now.timeIntervalSince1970])
+        unwrapped.withLock { $0[id] = key }
+        return DataKey(id: id, key: key, usageCount: 0)
+    }
+
+    /// A key by id, unwrapped (from the cache when possible), with its current usage count.
+    func unwrapKey(_ db: Database, id: String) throws -> DataKey {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT status, wrapped_key, kek_id, usage_count FROM vault_keys WHERE id = ?",
+                arguments: [id])
+        else {
+            throw VaultError(.keyUnavailable, "the key \(VaultError.quoted(id)) does not exist")
+        }
+        let usage: Int64 = try row.decode(forColumn: "usage_count")
+        if let cached = unwrapped.withLock({ $0[id] }) {
+            return DataKey(id: id, key: cached, usageCount: usage)
+        }
+        let wrappedData: Data? = try row.decode(forColumn: "wrapped_key")
+        guard let wrappedData else {
+            throw VaultError(.keyUnavailable, "the key \(VaultError.quoted(id)) is retired; its material was erased")
+        }
+        let wrappingKEK: String = try row.decode(forColumn: "kek_id")
+        guard wrappingKEK == kekID else { throw wrongKEK(expected: wrappingKEK) }
+        let key: SymmetricKey
+        do {
+            key = try KeyWrap.unwrap(wrappedData, using: kek.key)
+        } catch {
+            throw VaultError(
+                .keyUnavailable, "the wrapped key \(VaultError.quoted(id)) does not unwrap: its row was altered")
+        }
+        unwrapped.withLock { $0[id] = key }
+        return DataKey(id: id, key: key, usageCount: usage)
+    }
+
+    func checkKeyEncryptionKey(_ db: Database) throws {
+        if let other = try String.fetchOne(
+            db, sql: "SELECT kek_id FROM vault_keys WHERE status != 'retired' AND kek_id != ? LIMIT 1",
+            arguments: [kekID])
+        {
+            throw wrongKEK(expected: other)
+        }
+    }
+
+    private func wrongKEK(expected: String) -> VaultError {
+        VaultError(
+            .wrongKeyEncryptionKey,
+            "the vault's keys were wrapped under key-encryption key \(expected), but the one from \(kek.origin) "
+                + "is \(kekID); use the original key file or \(KeyEncryptionKey.environmentVariable)")
+    }
+
+    /// A data key for decrypting, by id: from the cache, else read and unwrapped.
+    func dataKey(id: String) async throws(VaultError) -> DataKey {
+        if let cached = unwrapped.withLock({ $0[id] }) {
+            return DataKey(id: id, key: cached, usageCount: 0)
+        }
+        return try await read("loading a data key") { db in try self.unwrapKey(db, id: id) }
+    }
+}

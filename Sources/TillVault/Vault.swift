@@ -1,0 +1,379 @@
+public import Foundation
+import GRDB
+public import Logging
+import Synchronization
+import TillCore
+public import TillCrypto
+public import TillStore
+
+/// The card vault: turns cards into merchant-scoped tokens, keeps the numbers encrypted
+/// under rotating data keys, and gives a number back only to build a gateway request.
+///
+/// - The number, expiry and holder name are sealed with AES-256-GCM under the active data
+///   key, with a fresh random nonce and associated data binding the ciphertext to its
+///   token, merchant and key id. Data keys rest in the database only wrapped by the
+///   ``KeyEncryptionKey``, which never enters it.
+/// - The CVC stays in memory until the authorization takes it or it expires.
+/// - Every detokenization goes through the ``VaultAuditSink`` first; if that fails, the
+///   number is not handed out.
+///
+/// All SQLite work runs through GRDB's async `read`/`write`, off the cooperative pool.
+public final class Vault: Sendable {
+    /// Limits and lifetimes, with production defaults.
+    public struct Configuration: Sendable {
+        /// Encryptions one data key may make before the vault rotates to a new one. GCM with
+        /// random 96-bit nonces is safe for 2^32 messages per key (NIST SP 800-38D §8.3);
+        /// the default, 2^30, keeps a wide margin.
+        public var dataKeyUsageLimit: Int64
+        /// How long a CVC waits for its authorization before it is wiped.
+        public var cvcLifetime: Duration
+        /// Rows re-encrypted per write transaction during rotation.
+        public var reencryptionBatchSize: Int
+
+        public init(
+            dataKeyUsageLimit: Int64 = 1 << 30,
+            cvcLifetime: Duration = .seconds(600),
+            reencryptionBatchSize: Int = 500
+        ) {
+            self.dataKeyUsageLimit = dataKeyUsageLimit
+            self.cvcLifetime = cvcLifetime
+            self.reencryptionBatchSize = reencryptionBatchSize
+        }
+    }
+
+    let store: StoreDatabase
+    let kek: KeyEncryptionKey
+    let kekID: String
+    let audit: any VaultAuditSink
+    let configuration: Configuration
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    /// Unwrapped keys by id, so each is unwrapped once per process.
+    let unwrapped = Mutex<[String: SymmetricKey]>([:])
+    let cvcs = CVCStore()
+
+    /// A vault over `store`, which must have been opened with ``VaultSchema/migrations``.
+    ///
+    /// - Parameters:
+    ///   - store: The database.
+    ///   - kek: The key-encryption key.
+    ///   - audit: Where detokenizations and key operations are reported.
+    ///   - configuration: Limits and lifetimes.
+    ///   - logger: For key operations and failures; never given card data.
+    ///   - now: The clock: expiry checks, CVC lifetimes, timestamps.
+    public init(
+        store: StoreDatabase,
+        kek: KeyEncryptionKey,
+        audit: any VaultAuditSink = DiscardingVaultAuditSink(),
+        configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "till.vault", factory: { _ in SwiftLogNoOpLogHandler() }),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.kek = kek
+        self.kekID = kek.identifier
+        self.audit = audit
+        var configuration = configuration
+        configuration.dataKeyUsageLimit = max(1, configuration.dataKeyUsageLimit)
+        configuration.reencryptionBatchSize = max(1, configuration.reencryptionBatchSize)
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = now
+    }
+
+    // MARK: Tokenizing
+
+    /// Validates `card`, stores it encrypted and returns its token. A CVC, if given, is kept
+    /// in memory for ``Configuration/cvcLifetime``.
+    ///
+    /// - Throws: ``VaultError/Code/invalidCard`` (with the failed check in
+    ///   ``VaultError/validation``), ``VaultError/Code/invalidMerchant``,
+    ///   ``VaultError/Code/invalidHolderName``, ``VaultError/Code/keysNotInitialized``, or a
+    ///   storage or crypto failure. Nothing is stored when it throws.
+    public func tokenize(_ card: CardInput, merchant: String) async throws(VaultError) -> CardToken {
+        try Self.checkMerchant(merchant)
+        let now = clock()
+        let (digits, summary) = try Self.checkNumber(card.number)
+        let expiry: CardExpiry
+        do {
+            expiry = try CardExpiry(month: card.expMonth, year: card.expYear, now: now)
+        } catch {
+            throw .invalidCard(error)
+        }
+        if let cvc = card.cvc {
+            var failure: CardValidationError?
+            cvc.withUnsafeBytes { bytes in
+                do throws(CardValidationError) { try CardValidation.checkCVC(bytes, brand: summary.brand) } catch { failure = error }
+            }
+            if let failure { throw .invalidCard(failure) }
+        }
+        if let name = card.holderName, name.utf8.count > VaultEncoding.maximumHolderNameBytes {
+            throw VaultError(
+                .invalidHolderName,
+                "the cardholder name has \(name.utf8.count) bytes; at most \(VaultEncoding.maximumHolderNameBytes) are kept")
+        }
+        let payload = VaultEncoding.payload(digits: digits, expiry: expiry, holderName: card.holderName)
+        let token: String
+        do {
+            token = try VaultEncoding.newToken()
+        } catch {
+            throw .crypto("drawing a token", error)
+        }
+
+        let (stored, events) = try await write("storing a card") { db in
+            var events: [VaultAuditEvent.Kind] = []
+            var active = try self.activeDataKey(db, events: &events, now: now)
+            let fingerprintKey = try self.activeFingerprintKey(db)
+            let sealed = try Self.seal(payload, token: token, merchant: merchant, key: active)
+            let fingerprint = VaultEncoding.fingerprint(digits: digits, merchant: merchant, key: fingerprintKey)
+            let stored = CardToken(
+                id: token, merchant: merchant, brand: summary.brand, bin: summary.bin, last4: summary.last4,
+                expiry: expiry, fingerprint: fingerprint, created: now)
+            try db.execute(
+                sql: """
+                    INSERT INTO vault_cards
+                        (token, merchant, key_id, sealed, fingerprint, brand, bin, last4, exp_month, exp_year, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    token, merchant, active.id, Data(sealed), fingerprint, summary.brand.rawValue, summary.bin,
+                    summary.last4, expiry.month, expiry.year, now.timeIntervalSince1970,
+                ])
+            try self.countUse(of: &active, db)
+            return (stored, events)
+        }
+        if let cvc = card.cvc {
+            cvcs.put(cvc, token: token, merchant: merchant, expires: now.addingTimeInterval(Self.seconds(configuration.cvcLifetime)))
+        }
+        // The card is stored; an audit failure for an automatic rotation is logged, not thrown.
+        try? await emit(events, at: now)
+        return stored
+    }
+
+    /// What may be shown about a token's card.
+    ///
+    /// - Throws: ``VaultError/Code/tokenNotFound`` unless `token` belongs to `merchant`.
+    public func card(token: String, merchant: String) async throws(VaultError) -> CardToken {
+        let found = try await read("looking up a token") { db -> CardToken? in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT brand, bin, last4, exp_month, exp_year, fingerprint, created_at
+                        FROM vault_cards WHERE token = ? AND merchant = ?
+                        """,
+                    arguments: [token, merchant])
+            else { return nil }
+            let brandName: String = try row.decode(forColumn: "brand")
+            guard let brand = CardBrand(rawValue: brandName) else {
+                throw VaultError(.storageFailure, "the stored brand of token \(VaultError.quoted(token)) is not one Till knows")
+            }
+            return CardToken(
+                id: token, merchant: merchant, brand: brand,
+                bin: try row.decode(forColumn: "bin"), last4: try row.decode(forColumn: "last4"),
+                expiry: CardExpiry(
+                    uncheckedMonth: try row.decode(forColumn: "exp_month"), year: try row.decode(forColumn: "exp_year")),
+                fingerprint: try row.decode(forColumn: "fingerprint"),
+                created: Date(timeIntervalSince1970: try row.decode(forColumn: "created_at")))
+        }
+        guard let found else { throw .tokenNotFound(token) }
+        return found
+    }
+
+    // MARK: Detokenizing
+
+    /// The card behind `token`, for the gateway request being built. Call it only while
+    /// building one, and drop the result once the request is sent.
+    ///
+    /// The attempt is reported to the audit sink whatever its outcome; the number is
+    /// returned only if the success was recorded. The CVC is included (and taken, so never
+    /// handed out twice) only when `purpose` ``DetokenizationPurpose/takesCVC``.
+    ///
+    /// - Throws: ``VaultError/Code/tokenNotFound``, ``VaultError/Code/decryptionFailed`` (an
+    ///   altered or swapped row), ``VaultError/Code/keyUnavailable``,
+    ///   ``VaultError/Code/wrongKeyEncryptionKey``, ``VaultError/Code/auditFailure``.
+    public func detokenize(
+        token: String, merchant: String, purpose: DetokenizationPurpose
+    ) async throws(VaultError) -> DetokenizedCard {
+        let now = clock()
+        func audited(_ outcome: DetokenizationOutcome) async throws(VaultError) {
+            do {
+                try await audit.record(
+                    VaultAuditEvent(
+                        kind: .detokenized(token: token, merchant: merchant, purpose: purpose, outcome: outcome),
+                        time: now))
+            } catch {
+                logger.error(
+                    "audit sink failed; detokenization refused",
+                    metadata: ["token": "\(token)", "merchant": "\(merchant)", "error": "\(error)"])
+                throw VaultError(
+                    .auditFailure, "the audit sink could not record the detokenization of \(VaultError.quoted(token)): \(error)")
+            }
+        }
+
+        let row = try await read("looking up a token") { db -> (keyID: String, sealed: [UInt8])? in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT key_id, sealed FROM vault_cards WHERE token = ? AND merchant = ?",
+                    arguments: [token, merchant])
+            else { return nil }
+            let sealed: Data = try row.decode(forColumn: "sealed")
+            return (try row.decode(forColumn: "key_id"), Array(sealed))
+        }
+        guard let row else {
+            try? await audited(.tokenNotFound)
+            throw .tokenNotFound(token)
+        }
+        let key: DataKey
+        do {
+            key = try await dataKey(id: row.keyID)
+        } catch {
+            try? await audited(.keyUnavailable)
+            throw error
+        }
+        guard let payload = Self.open(row.sealed, token: token, merchant: merchant, key: key),
+            let brand = payload.digits.withUnsafeBytes({ CardBrand(leadingDigits: $0) })
+        else {
+            try? await audited(.decryptionFailed)
+            logger.error("a stored card failed to decrypt", metadata: ["token": "\(token)", "key": "\(row.keyID)"])
+            throw .decryptionFailed(token)
+        }
+        try await audited(.succeeded)
+        let cvc = purpose.takesCVC ? cvcs.take(token: token, merchant: merchant, now: now) : nil
+        return DetokenizedCard(
+            token: token, brand: brand, number: payload.digits, expiry: payload.expiry,
+            holderName: payload.holderName, cvc: cvc)
+    }
+
+    // MARK: CVC
+
+    /// Hands over the CVC held for `token` and forgets it: a second call returns nil, as
+    /// does a call after the CVC expired.
+    public func takeCVC(token: String, merchant: String) -> SecureBytes? {
+        cvcs.take(token: token, merchant: merchant, now: clock())
+    }
+
+    /// Whether an unexpired CVC is held for `token`.
+    public func holdsCVC(token: String, merchant: String) -> Bool {
+        cvcs.contains(token: token, merchant: merchant, now: clock())
+    }
+
+    /// Wipes every expired CVC now and returns how many. Expired CVCs are never handed out
+    /// in any case; this bounds how long their bytes stay in memory.
+    @discardableResult
+    public func purgeExpiredCVCs() -> Int {
+        cvcs.purge(now: clock())
+    }
+
+    /// Purges expired CVCs every `interval` until the task is cancelled: a daemon worker.
+    public func runCVCSweeper(every interval: Duration = .seconds(30)) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            purgeExpiredCVCs()
+        }
+    }
+
+    // MARK: Helpers
+
+    static func checkMerchant(_ merchant: String) throws(VaultError) {
+        let count = merchant.utf8.count
+        guard count > 0, count <= VaultEncoding.maximumMerchantBytes else {
+            throw VaultError(
+                .invalidMerchant,
+                "a merchant id must have 1 to \(VaultEncoding.maximumMerchantBytes) bytes, got \(count)")
+        }
+    }
+
+    /// The number's digits (spaces and dashes removed) in secure memory, and what the checks
+    /// found out.
+    static func checkNumber(_ number: SecureBytes) throws(VaultError) -> (SecureBytes, CardValidation.NumberSummary) {
+        var failure: CardValidationError?
+        var count = 0
+        let scratch = SecureBytes(count: number.count) { (out: UnsafeMutableRawBufferPointer) in
+            number.withUnsafeBytes { input in
+                do throws(CardValidationError) { count = try CardValidation.normalizeNumber(input, into: out) } catch { failure = error }
+            }
+        }
+        if let failure { throw .invalidCard(failure) }
+        let digits = scratch.withUnsafeBytes { SecureBytes(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+        var summary: CardValidation.NumberSummary?
+        digits.withUnsafeBytes { bytes in
+            do throws(CardValidationError) { summary = try CardValidation.checkNumber(digits: bytes) } catch { failure = error }
+        }
+        if let failure { throw .invalidCard(failure) }
+        guard let summary else { throw VaultError(.invalidCard, "the card number could not be checked") }
+        return (digits, summary)
+    }
+
+    static func seal(_ payload: SecureBytes, token: String, merchant: String, key: DataKey) throws(VaultError) -> [UInt8] {
+        let aad = VaultEncoding.associatedData(token: token, merchant: merchant, keyID: key.id)
+        do {
+            return try AES256GCM.seal(payload, using: key.key, authenticating: aad).combined
+        } catch {
+            throw .crypto("encrypting a card", error)
+        }
+    }
+
+    static func open(_ sealed: [UInt8], token: String, merchant: String, key: DataKey) -> VaultEncoding.Payload? {
+        let aad = VaultEncoding.associatedData(token: token, merchant: merchant, keyID: key.id)
+        guard let box = try? AES256GCM.SealedBox(combined: sealed),
+            let plaintext = try? AES256GCM.openSecret(box, using: key.key, authenticating: aad)
+        else { return nil }
+        return VaultEncoding.parsePayload(plaintext)
+    }
+
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        let (seconds, attoseconds) = duration.components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+
+    func write<T: Sendable>(
+        _ what: String, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(VaultError) -> T {
+        do {
+            return try await store.pool.write(body)
+        } catch let error as VaultError {
+            throw error
+        } catch {
+            throw .storage(what, error)
+        }
+    }
+
+    func read<T: Sendable>(
+        _ what: String, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(VaultError) -> T {
+        do {
+            return try await store.pool.read(body)
+        } catch let error as VaultError {
+            throw error
+        } catch {
+            throw .storage(what, error)
+        }
+    }
+
+    /// Reports key events; failures are logged and thrown as ``VaultError/Code/auditFailure``.
+    func emit(_ kinds: [VaultAuditEvent.Kind], at time: Date) async throws(VaultError) {
+        for kind in kinds {
+            do {
+                try await audit.record(VaultAuditEvent(kind: kind, time: time))
+            } catch {
+                logger.error("audit sink failed to record a key event", metadata: ["event": "\(kind)", "error": "\(error)"])
+                throw VaultError(.auditFailure, "the key operation was done, but the audit sink failed to record it: \(error)")
+            }
+        }
+    }
+}
+
+/// What a storage error says, without SQL or arguments.
+enum StorageErrorText {
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError {
+            return "SQLite \(error.resultCode): \(error.message ?? "no message")"
+        }
+        return String(describing: error)
+    }
+}

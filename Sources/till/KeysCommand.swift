@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TillVault
+
+/// `till keys`: the vault's key-encryption key, data keys and fingerprint key.
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Create and rotate the card vault's keys.",
+        discussion: """
+            The key-encryption key (KEK) wraps every other key and never enters the database. \
+            It comes from the \(KeyEncryptionKey.environmentVariable) environment variable (32 bytes, \
+            hex or base64) when set, else from <data>/vault.kek (mode 0600; a file that group or \
+            others can access is refused).
+            """,
+        subcommands: [Init.self, Rotate.self, Status.self]
+    )
+
+    struct Options: ParsableArguments {
+        @Option(name: .customLong("data"), help: "The data directory (database till.sqlite, key file vault.kek).")
+        var dataDirectory = VaultKeyAdministration.defaultDataDirectory
+    }
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the KEK file (unless it exists or the variable is set), the first data key and the fingerprint key.")
+
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            try ProcessHardening.disableCoreDumps()
+            let report = try await VaultKeyAdministration.initialize(
+                dataDirectory: options.dataDirectory, logger: Logger(label: "till.keys"))
+            print(
+                """
+                key-encryption key  \(report.keyEncryptionKeyOrigin)\(report.createdKeyFile ? " (created)" : "")
+                data key            \(report.keys.dataKeyID)\(report.keys.createdDataKey ? " (created)" : "")
+                fingerprint key     \(report.keys.fingerprintKeyID)\(report.keys.createdFingerprintKey ? " (created)" : "")
+                """)
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new active data key, re-encrypt every card under it, and retire the old keys.")
+
+        @OptionGroup var options: Options
+
+        @Option(help: "Cards re-encrypted per transaction.")
+        var batchSize = 500
+
+        func validate() throws {
+            guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        }
+
+        func run() async throws {
+            try ProcessHardening.disableCoreDumps()
+            let report = try await VaultKeyAdministration.rotate(
+                dataDirectory: options.dataDirectory, batchSize: batchSize, logger: Logger(label: "till.keys"))
+            var lines = [
+                "new data key        \(report.newDataKeyID)",
+                "re-encrypted        \(report.reencryption.reencrypted) card(s)",
+                "retired             \(report.reencryption.retiredKeyIDs.isEmpty ? "none" : report.reencryption.retiredKeyIDs.joined(separator: ", "))",
+            ]
+            if !report.reencryption.unreadableTokens.isEmpty {
+                lines.append(
+                    "unreadable          \(report.reencryption.unreadableTokens.joined(separator: ", ")) "
+                        + "(altered outside the vault; their old key stays until they are dealt with)")
+            }
+            print(lines.joined(separator: "\n"))
+            if !report.reencryption.unreadableTokens.isEmpty { throw ExitCode(2) }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the vault's keys and how many cards each seals.")
+
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            try ProcessHardening.disableCoreDumps()
+            let kek = try KeyEncryptionKey.resolve(keyFile: VaultKeyAdministration.keyFilePath(in: options.dataDirectory))
+            let vault = try VaultKeyAdministration.openVault(
+                dataDirectory: options.dataDirectory, kek: kek, audit: DiscardingVaultAuditSink(),
+                logger: Logger(label: "till.keys"))
+            try await vault.checkKeyEncryptionKey()
+            print("key-encryption key  \(kek.identifier) from \(kek.origin)")
+            for key in try await vault.keys() {
+                let purpose = key.purpose.padding(toLength: 12, withPad: " ", startingAt: 0)
+                let status = key.status.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+                print("\(key.id)  \(purpose)\(status)  \(key.cardCount) card(s), \(key.usageCount) use(s)")
+            }
+        }
+    }
+}
