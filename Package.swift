@@ -93,12 +93,14 @@ let package = Package(
         .target(
             name: "TillServer",
             dependencies: [
-                "TillCore", "TillCrypto", "TillGateway", "TillStore", "TillVault",
+                "TillCore", "TillCrypto", "TillGateway", "TillHTTP", "TillStore", "TillVault",
+                "StripeGateway", "PayPalGateway",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -162,7 +164,7 @@ let package = Package(
             name: "TillTesting",
             dependencies: [
                 "SandboxSupport", "StripeSandbox", "PayPalSandbox", "TillHTTP", "TillGateway",
-                "StripeGateway", "PayPalGateway", "TillCore", "TillCrypto",
+                "StripeGateway", "PayPalGateway", "TillCore", "TillCrypto", "TillServer", "TillStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -261,6 +263,14 @@ let package = Package(
             dependencies: [
                 "TillVault", "TillStore", "TillCore", "TillCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+            .testTarget(
+            name: "TillServerTests",
+            dependencies: [
+                "TillServer", "TillTesting", "TillCore", "TillCrypto", "TillHTTP", "TillStore", "TillGateway",
+                "SandboxSupport",
             ],
             swiftSettings: swiftSettings
         ),

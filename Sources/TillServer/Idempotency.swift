@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import TillCrypto
 import TillStore
 
 /// `Idempotency-Key` for mutating calls: the first response is stored; a replay gets it
@@ -15,6 +14,9 @@ struct IdempotencyGuard: Sendable {
 
     let store: Store
     let now: @Sendable () -> Date
+    /// A keyed digest (the vault's): request bodies may hold card numbers, and a plain hash
+    /// of one at rest could be brute-forced back to the number.
+    let digest: @Sendable ([UInt8]) async throws -> String
 
     /// Runs `body` at most once per key. Without a key it simply runs.
     func run(
@@ -24,10 +26,7 @@ struct IdempotencyGuard: Sendable {
         guard !key.isEmpty, key.count <= 255 else {
             throw APIError.invalid("Idempotency-Key must be 1 to 255 characters", param: "Idempotency-Key")
         }
-        var hasher = SHA256()
-        hasher.update(data: Array("\(request.method.rawValue) \(request.uri.path)\n".utf8))
-        hasher.update(data: bytes)
-        let fingerprint = hasher.finalize().hexString
+        let fingerprint = try await digest(Array("\(request.method.rawValue) \(request.uri.path)\n".utf8) + bytes)
         switch try await store.beginIdempotency(
             merchantID: caller.merchantID, key: key, requestHash: fingerprint, now: now(), retention: Self.retention)
         {

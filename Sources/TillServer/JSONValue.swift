@@ -96,16 +96,29 @@ public struct RequestBody: Sendable {
         fields = object
     }
 
+    /// A nested object checked the same way; errors name `prefix.field`.
+    public init(fields: JSONObject, allowed: Set<String>, prefix: String) throws(APIError) {
+        if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw APIError(
+                .badRequest, .invalidRequest, code: "parameter_unknown", "unknown field \(prefix).\(unknown)",
+                param: "\(prefix).\(unknown)")
+        }
+        self.fields = fields
+        self.prefix = prefix + "."
+    }
+
+    private var prefix = ""
+
     public func string(_ name: String) throws(APIError) -> String? {
         switch fields[name] {
         case nil, .null?: return nil
         case .string(let value)?: return value
-        default: throw APIError.invalid("\(name) must be a string", param: name)
+        default: throw APIError.invalid("\(prefix)\(name) must be a string", param: prefix + name)
         }
     }
 
     public func requiredString(_ name: String) throws(APIError) -> String {
-        guard let value = try string(name), !value.isEmpty else { throw APIError.missing(name) }
+        guard let value = try string(name), !value.isEmpty else { throw APIError.missing(prefix + name) }
         return value
     }
 
@@ -113,7 +126,7 @@ public struct RequestBody: Sendable {
         switch fields[name] {
         case nil, .null?: return nil
         case .int(let value)?: return value
-        default: throw APIError.invalid("\(name) must be an integer (minor units of the currency)", param: name)
+        default: throw APIError.invalid("\(prefix)\(name) must be an integer", param: prefix + name)
         }
     }
 
@@ -121,7 +134,7 @@ public struct RequestBody: Sendable {
         switch fields[name] {
         case nil, .null?: return nil
         case .bool(let value)?: return value
-        default: throw APIError.invalid("\(name) must be true or false", param: name)
+        default: throw APIError.invalid("\(prefix)\(name) must be true or false", param: prefix + name)
         }
     }
 
@@ -147,7 +160,7 @@ public struct RequestBody: Sendable {
         switch fields[name] {
         case nil, .null?: return nil
         case .object(let value)?: return value
-        default: throw APIError.invalid("\(name) must be an object", param: name)
+        default: throw APIError.invalid("\(prefix)\(name) must be an object", param: prefix + name)
         }
     }
 }

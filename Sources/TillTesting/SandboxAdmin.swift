@@ -49,6 +49,12 @@ public struct SandboxAdmin: Sendable {
         _ = try await call(.POST, "/_sandbox/clock/advance", body: Array(body), expect: 200)
     }
 
+    /// Sends the sandbox's webhooks to `url` too.
+    public func addWebhookEndpoint(_ url: String) async throws {
+        let body = try JSONSerialization.data(withJSONObject: ["url": url])
+        _ = try await call(.POST, "/_sandbox/webhook-endpoints", body: Array(body), expect: 201)
+    }
+
     public func reset() async throws {
         _ = try await call(.POST, "/_sandbox/reset", expect: 200)
     }

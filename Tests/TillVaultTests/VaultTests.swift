@@ -257,3 +257,22 @@ struct VaultTests {
         #expect(error?.message.contains("till keys init") == true)
     }
 }
+
+@Suite("Request digests")
+struct RequestDigestTests {
+    @Test("digests are keyed: stable within a vault, different across vaults, never the plain SHA-256")
+    func keyed() async throws {
+        let first = try await VaultFixture()
+        let second = try await VaultFixture()
+        defer {
+            first.cleanup()
+            second.cleanup()
+        }
+        let body = Array(#"{"card":{"number":"4242424242424242"}}"#.utf8)
+        let a = try await first.vault.requestDigest(body)
+        #expect(try await first.vault.requestDigest(body) == a)
+        #expect(try await second.vault.requestDigest(body) != a)
+        #expect(a != SHA256.hash(data: body).hexString)
+        #expect(try await first.vault.requestDigest(body + [0x20]) != a)
+    }
+}

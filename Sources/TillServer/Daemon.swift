@@ -1,0 +1,177 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TillCore
+import TillGateway
+import TillHTTP
+import TillStore
+import TillVault
+import UnixSignals
+
+/// How to run the daemon.
+public struct DaemonConfiguration: Sendable {
+    /// Holds `till.sqlite` and, unless `TILL_VAULT_KEK` is set, `vault.kek`.
+    public var dataDirectory: String
+    public var host: String
+    /// 0 picks a free port.
+    public var port: Int
+    public var gateways: GatewaysConfiguration
+    /// Inline secret values in the gateway configuration (the sandbox setup only).
+    public var allowInlineSecrets: Bool
+    /// How often reconciliation looks at pending and unknown transactions.
+    public var reconcileInterval: Duration
+    /// The process environment, for secrets and the vault's key-encryption key.
+    public var environment: [String: String]
+    /// Stop gracefully on SIGTERM and SIGINT (the `till serve` process; not in-process tests).
+    public var handlesSignals: Bool
+
+    public init(
+        dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080, gateways: GatewaysConfiguration,
+        allowInlineSecrets: Bool = false, reconcileInterval: Duration = .seconds(30),
+        environment: [String: String] = ProcessInfo.processInfo.environment, handlesSignals: Bool = false
+    ) {
+        self.dataDirectory = dataDirectory
+        self.host = host
+        self.port = port
+        self.gateways = gateways
+        self.allowInlineSecrets = allowInlineSecrets
+        self.reconcileInterval = reconcileInterval
+        self.environment = environment
+        self.handlesSignals = handlesSignals
+    }
+
+    public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("till.sqlite") }
+    public var keyFilePath: String { (dataDirectory as NSString).appendingPathComponent("vault.kek") }
+}
+
+/// The daemon's parts, assembled: the same for `till serve` and for tests.
+public enum Daemon {
+    /// Why the daemon did not start.
+    public struct StartError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Every migration the daemon's database runs, in order.
+    public static let migrations = TillSchema.migrations + VaultSchema.migrations
+
+    /// Opens the database and the vault (creating the key-encryption key and the vault's
+    /// keys on first start), builds the gateways, and starts serving.
+    public static func start(
+        _ configuration: DaemonConfiguration, registry: GatewayRegistry, logger: Logger
+    ) async throws -> RunningDaemon {
+        try ProcessHardening.disableCoreDumps()
+        let database = try StoreDatabase.open(path: configuration.databasePath, migrations: migrations)
+        let kek: KeyEncryptionKey
+        if let fromEnvironment = try KeyEncryptionKey.fromEnvironment(configuration.environment) {
+            kek = fromEnvironment
+        } else if FileManager.default.fileExists(atPath: configuration.keyFilePath) {
+            kek = try KeyEncryptionKey.load(fileAt: configuration.keyFilePath)
+        } else {
+            kek = try KeyEncryptionKey.create(fileAt: configuration.keyFilePath)
+            logger.notice("created the vault's key-encryption key", metadata: ["path": "\(configuration.keyFilePath)"])
+        }
+        var vaultLogger = logger
+        vaultLogger[metadataKey: "component"] = "vault"
+        let vault = Vault(store: database, kek: kek, logger: vaultLogger)
+        _ = try await vault.initializeKeys()
+        try await vault.checkKeyEncryptionKey()
+
+        let http = try HTTPClient(configuration: .init(userAgent: "Till/\(Till.version)"))
+        let gateways: [String: any PaymentGateway]
+        do {
+            gateways = try registry.makeGateways(
+                configuration.gateways,
+                context: GatewayContext(
+                    http: http, logger: logger, allowInlineSecrets: configuration.allowInlineSecrets,
+                    environment: configuration.environment))
+        } catch {
+            await http.shutdown()
+            throw StartError(description: "invalid gateway configuration: \(error)")
+        }
+        let router = GatewayRouter(
+            gateways: gateways, routing: configuration.gateways.routing,
+            breaker: CircuitBreaker(settings: configuration.gateways.circuitBreaker))
+        let store = Store(database: database)
+        let server = TillServer(store: store, vault: vault, gateways: gateways, router: router, logger: logger)
+
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let application = Application(
+            router: server.makeRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "till"),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? configuration.port)
+                portContinuation.finish()
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [application] + server.workers(reconcileInterval: configuration.reconcileInterval),
+                gracefulShutdownSignals: configuration.handlesSignals ? [.sigterm, .sigint] : [], logger: logger))
+        let task = Task {
+            defer { portContinuation.finish() }
+            try await group.run()
+            await http.shutdown()
+        }
+        for await port in ports {
+            return RunningDaemon(server: server, host: configuration.host, port: port, group: group, task: task)
+        }
+        do {
+            try await task.value
+        } catch {
+            throw StartError(description: "could not listen on \(configuration.host):\(configuration.port): \(error)")
+        }
+        throw StartError(description: "stopped before listening on \(configuration.host):\(configuration.port)")
+    }
+}
+
+/// A daemon that is serving.
+public final class RunningDaemon: Sendable {
+    public let server: TillServer
+    public let host: String
+    public let port: Int
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    init(server: TillServer, host: String, port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
+        self.server = server
+        self.host = host
+        self.port = port
+        self.group = group
+        self.task = task
+    }
+
+    /// `http://host:port`.
+    public var baseURL: String { host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)" }
+
+    /// Stops accepting connections, lets in-flight requests and workers finish, and returns
+    /// when everything has stopped.
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = await task.result
+    }
+
+    /// Waits until the daemon stops (a signal, or ``stop()``), rethrowing a failure.
+    public func wait() async throws {
+        try await task.value
+    }
+}
+
+extension TillServer {
+    /// The services that run beside the HTTP server.
+    func workers(reconcileInterval: Duration) -> [any Service] {
+        [CVCSweeper(vault: vault)] + outboxWorkers() + reconciliationWorkers(interval: reconcileInterval)
+    }
+}
+
+/// Wipes CVCs whose authorization never came.
+struct CVCSweeper: Service {
+    let vault: Vault
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await vault.runCVCSweeper()
+        }
+    }
+}

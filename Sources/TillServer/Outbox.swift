@@ -1,0 +1,6 @@
+import ServiceLifecycle
+
+extension TillServer {
+    /// Delivers merchant webhooks from the outbox.
+    func outboxWorkers() -> [any Service] { [] }
+}

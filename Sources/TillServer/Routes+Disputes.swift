@@ -1,0 +1,6 @@
+import Hummingbird
+
+extension TillServer {
+    /// `/v1/disputes`.
+    func addDisputeRoutes(to v1: RouterGroup<TillRequestContext>) {}
+}

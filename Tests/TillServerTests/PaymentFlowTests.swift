@@ -1,0 +1,71 @@
+import Foundation
+import SandboxSupport
+import TillHTTP
+import TillTesting
+import Testing
+
+@Suite("Payments over HTTP")
+struct PaymentFlowTests {
+    @Test("tokenize, authorize, partially capture and refund, with the sandbox's ledger agreeing")
+    func happyPath() async throws {
+        try await DaemonHarness.with { harness in
+            let token = try await harness.tokenize()
+            let created = try await harness.call(
+                .POST, "/v1/payments", json: #"{"amount": 5000, "currency": "usd", "token": "\#(token)", "capture": "manual"}"#)
+            #expect(created.status == 201, "\(created.text)")
+            #expect(created.json["status"] as? String == "authorized")
+            #expect(created.json["gateway"] as? String == "stripe")
+            let id = try #require(created.json["id"] as? String)
+
+            let captured = try await harness.call(.POST, "/v1/payments/\(id)/capture", json: #"{"amount": 3000}"#)
+            #expect(captured.status == 200, "\(captured.text)")
+            #expect(captured.json["status"] as? String == "captured")
+            #expect(captured.json["amount_captured"] as? Int == 3000)
+
+            let refunded = try await harness.call(.POST, "/v1/payments/\(id)/refunds", json: #"{"amount": 1000}"#)
+            #expect(refunded.status == 201, "\(refunded.text)")
+            let payment = try await harness.call(.GET, "/v1/payments/\(id)")
+            #expect(payment.json["status"] as? String == "partially_refunded")
+            #expect(payment.json["amount_refunded"] as? Int == 1000)
+
+            let ledger = try await harness.stripeAdmin.ledger()
+            #expect(ledger.map(\.kind) == [.authorization, .capture, .refund])
+            #expect(ledger.map(\.amount) == [5000, 3000, 1000])
+        }
+    }
+
+    @Test("a decline is a 402 with the taxonomy code and the gateway's raw words")
+    func decline() async throws {
+        try await DaemonHarness.with { harness in
+            let token = try await harness.tokenize("4000000000009995")
+            let answer = try await harness.call(
+                .POST, "/v1/payments", json: #"{"amount": 700, "currency": "usd", "token": "\#(token)"}"#)
+            #expect(answer.status == 402, "\(answer.text)")
+            let error = try #require(answer.json["error"] as? [String: Any])
+            #expect(error["type"] as? String == "card_error")
+            #expect(error["decline_code"] as? String == "insufficient_funds")
+            #expect((error["gateway"] as? [String: Any])?["name"] as? String == "stripe")
+            #expect((error["payment"] as? [String: Any])?["status"] as? String == "declined")
+        }
+    }
+
+    @Test("an idempotent replay returns the first answer; a different body under the key is a 409")
+    func idempotency() async throws {
+        try await DaemonHarness.with { harness in
+            let token = try await harness.tokenize()
+            let body = #"{"amount": 1200, "currency": "eur", "token": "\#(token)"}"#
+            let first = try await harness.call(.POST, "/v1/payments", json: body, headers: ["Idempotency-Key": "order-1"])
+            let replay = try await harness.call(.POST, "/v1/payments", json: body, headers: ["Idempotency-Key": "order-1"])
+            #expect(first.status == 201)
+            #expect(replay.status == 201)
+            #expect(replay.body == first.body)
+            #expect(replay.headers.first(name: "Idempotent-Replayed") == "true")
+            let other = try await harness.call(
+                .POST, "/v1/payments", json: #"{"amount": 1300, "currency": "eur", "token": "\#(token)"}"#,
+                headers: ["Idempotency-Key": "order-1"])
+            #expect(other.status == 409)
+            #expect(other.errorCode == "idempotency_key_reused")
+            #expect(try await harness.stripeAdmin.ledger().filter { $0.kind == .authorization }.count == 1)
+        }
+    }
+}
