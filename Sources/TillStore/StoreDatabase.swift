@@ -23,8 +23,8 @@ public struct Migration: Sendable {
 }
 
 /// Till's SQLite database: one file in WAL mode with durable commits, `secure_delete` on
-/// (deleted rows are overwritten, not left in free pages), foreign keys enforced, and the
-/// file readable by its owner only.
+/// (deleted rows are overwritten, not left in free pages), temporary storage in memory,
+/// foreign keys enforced, and the file readable by its owner only.
 ///
 /// Blocking SQLite work runs on GRDB's own serial writer and reader threads, never on the
 /// Swift cooperative pool's threads: use the `async` `read`/`write` of ``pool``.
@@ -56,6 +56,8 @@ public final class StoreDatabase: Sendable {
             try db.execute(sql: "PRAGMA secure_delete = ON")
             // An acknowledged commit survives power loss, not only a process crash.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Sorts and temporary tables stay in memory: no temporary file can hold a copy.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         let pool: DatabasePool
         do {

@@ -36,10 +36,14 @@ public final class DaemonHarness: Sendable {
     }
 
     /// Starts everything. `routing` replaces the default (Stripe first, PayPal fallback).
+    /// `logFile`, if given, receives every log line at `logLevel` and above.
     public static func start(
-        routing: RoutingTable? = nil, reconcileInterval: Duration = .seconds(30), logLevel: Logger.Level = .critical
+        routing: RoutingTable? = nil, reconcileInterval: Duration = .seconds(30), logLevel: Logger.Level = .critical,
+        logFile: String? = nil
     ) async throws -> DaemonHarness {
-        var logger = Logger(label: "till.testing.daemon")
+        var logger =
+            logFile.map { Logger(label: "till.testing.daemon", factory: FileLogHandler.factory(path: $0)) }
+            ?? Logger(label: "till.testing.daemon")
         logger.logLevel = logLevel
         let quick = Duration.milliseconds(200)
         let retry = WebhookDispatcher.RetryPolicy(maxAttempts: 5, initialDelay: .milliseconds(50), maxDelay: .milliseconds(500))

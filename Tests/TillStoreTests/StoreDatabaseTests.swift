@@ -11,19 +11,21 @@ private func temporaryPath() -> String {
 
 @Suite("Store database")
 struct StoreDatabaseTests {
-    @Test("opens with WAL, durable commits, secure_delete and foreign keys; the file is private")
+    @Test("opens with WAL, durable commits, secure_delete, in-memory temp storage and foreign keys; the file is private")
     func pragmas() async throws {
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         let store = try StoreDatabase.open(path: path, migrations: [])
-        let (journal, synchronous, secureDelete, foreignKeys) = try await store.pool.read { db in
+        let (journal, synchronous, secureDelete, foreignKeys, tempStore) = try await store.pool.read { db in
             (
                 try String.fetchOne(db, sql: "PRAGMA journal_mode"),
                 try Int.fetchOne(db, sql: "PRAGMA synchronous"),
                 try Int.fetchOne(db, sql: "PRAGMA secure_delete"),
-                try Int.fetchOne(db, sql: "PRAGMA foreign_keys")
+                try Int.fetchOne(db, sql: "PRAGMA foreign_keys"),
+                try Int.fetchOne(db, sql: "PRAGMA temp_store")
             )
         }
+        #expect(tempStore == 2)  // MEMORY
         #expect(journal == "wal")
         #expect(synchronous == 2)  // FULL
         #expect(secureDelete == 1)
