@@ -161,7 +161,8 @@ public final class RunningDaemon: Sendable {
 extension TillServer {
     /// The services that run beside the HTTP server.
     func workers(reconcileInterval: Duration) -> [any Service] {
-        [CVCSweeper(vault: vault)] + outboxWorkers() + reconciliationWorkers(interval: reconcileInterval)
+        [CVCSweeper(vault: vault), VaultMaintenance(vault: vault, logger: logger)] + outboxWorkers()
+            + reconciliationWorkers(interval: reconcileInterval)
     }
 }
 
@@ -172,6 +173,33 @@ struct CVCSweeper: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await vault.runCVCSweeper()
+        }
+    }
+}
+
+/// Finishes key rotations in the background: re-encrypts the rows still under retiring
+/// keys (a `till keys rotate` may have started one, or the daemon stopped half-way) and
+/// retires keys no row uses. Idle most of the time.
+struct VaultMaintenance: Service {
+    let vault: Vault
+    let logger: Logger
+    var interval: Duration = .seconds(60)
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    if try await vault.keys().contains(where: { $0.status == .retiring && $0.cardCount > 0 }) {
+                        let report = try await vault.reencryptAll(pause: .milliseconds(5))
+                        logger.notice("re-encrypted vault rows", metadata: ["rows": "\(report)"])
+                    }
+                    let retired = try await vault.retireUnusedKeys()
+                    if !retired.isEmpty { logger.notice("retired vault keys", metadata: ["keys": "\(retired)"]) }
+                } catch {
+                    logger.error("vault maintenance failed; will retry", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: interval)
+            }
         }
     }
 }
