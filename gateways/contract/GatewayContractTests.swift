@@ -253,10 +253,14 @@ struct GatewayContractTests {
     @Test("never fails over after a timeout: the first gateway may have charged", arguments: plugins)
     func noFailoverAfterTimeout(plugin: GatewayHarness.Plugin) async throws {
         try await withHarness(plugin) { harness in
-            let slow = try harness.makeGateway(name: "slow", requestTimeoutMilliseconds: 300)
+            let slow = try harness.makeGateway(name: "slow", requestTimeoutMilliseconds: 1_000)
             let other = try harness.makeGateway(name: "other")
+            // Warm up first: a plugin that fetches an OAuth token must have one, so that the
+            // timeout below hits the authorization itself, not the token request (which,
+            // never sent, would rightly allow failover).
+            _ = succeeded(await authorize(slow, payment: newPaymentID()), "warm-up")
             try await harness.admin.inject(
-                FaultRule(kind: .latency, latencyMilliseconds: 1_500, count: 1, path: harness.authorizePath, method: "POST"))
+                FaultRule(kind: .latency, latencyMilliseconds: 3_000, count: 1, path: harness.authorizePath, method: "POST"))
             let router = GatewayRouter(
                 gateways: ["slow": slow, "other": other], routing: RoutingTable(rules: [], fallback: ["slow", "other"]),
                 breaker: CircuitBreaker())
