@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "TillGateway", targets: ["TillGateway"]),
         .library(name: "TillStore", targets: ["TillStore"]),
         .library(name: "TillVault", targets: ["TillVault"]),
+        .library(name: "TillAudit", targets: ["TillAudit"]),
         .library(name: "StripeSandbox", targets: ["StripeSandbox"]),
         .library(name: "PayPalSandbox", targets: ["PayPalSandbox"]),
     ],
@@ -105,6 +106,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "TillAudit",
+            dependencies: [
+                "TillCore", "TillCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Gateway plugins
         .target(
             name: "StripeGateway",
@@ -175,7 +185,8 @@ let package = Package(
         .executableTarget(
             name: "till",
             dependencies: [
-                "TillCore", "TillCrypto", "TillStore", "TillVault", "StripeSandbox", "PayPalSandbox", "SandboxSupport",
+                "TillCore", "TillCrypto", "TillStore", "TillVault", "TillAudit", "StripeSandbox", "PayPalSandbox",
+                "SandboxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -273,6 +284,11 @@ let package = Package(
                 "SandboxSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+            .testTarget(
+            name: "TillAuditTests",
+            dependencies: ["TillAudit", "TillCore", "TillCrypto"],
             swiftSettings: swiftSettings
         ),
     ]
