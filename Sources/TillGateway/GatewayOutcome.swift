@@ -32,6 +32,28 @@ public enum GatewayOutcome<Success: Sendable>: Sendable {
         }
     }
 
+    /// The success value, if the call succeeded.
+    public var value: Success? {
+        if case .succeeded(let value) = self { return value }
+        return nil
+    }
+
+    /// The decline, if the gateway refused.
+    public var decline: Decline? {
+        if case .declined(let decline) = self { return decline }
+        return nil
+    }
+
+    public var isNotProcessed: Bool {
+        if case .notProcessed = self { return true }
+        return false
+    }
+
+    public var isUnknown: Bool {
+        if case .unknown = self { return true }
+        return false
+    }
+
     /// True only for ``notProcessed(_:)``: the one class after which another gateway may be
     /// tried.
     public var allowsFailover: Bool {

@@ -358,10 +358,7 @@ public final class PaymentEngine: Sendable {
 
 extension GatewayOutcome {
     /// The success's reference, if it succeeded.
-    func reference(_ pick: (Success) -> String?) -> String? {
-        if case .succeeded(let value) = self { return pick(value) }
-        return nil
-    }
+    func reference(_ pick: (Success) -> String?) -> String? { value.flatMap(pick) }
 }
 
 extension APIError {

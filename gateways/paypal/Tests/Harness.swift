@@ -144,25 +144,3 @@ struct Harness {
         return WebhookRequest(headers: received.headers, body: received.body, receivedAt: Date())
     }
 }
-
-extension GatewayOutcome {
-    var value: Success? {
-        if case .succeeded(let value) = self { return value }
-        return nil
-    }
-
-    var decline: Decline? {
-        if case .declined(let decline) = self { return decline }
-        return nil
-    }
-
-    var isNotProcessed: Bool {
-        if case .notProcessed = self { return true }
-        return false
-    }
-
-    var isUnknown: Bool {
-        if case .unknown = self { return true }
-        return false
-    }
-}

@@ -22,7 +22,7 @@ struct StripeClassificationTests {
     }
 
     @Test func success() {
-        #expect(Self.classify(200, #"{"id": "pi_1"}"#).success?.id == "pi_1")
+        #expect(Self.classify(200, #"{"id": "pi_1"}"#).value?.id == "pi_1")
         #expect(Self.classify(200, "<html>").isUnknown)
     }
 

@@ -21,7 +21,7 @@ struct StripeFailureTests {
             #expect(h.ledger.filter { $0.kind == .authorization }.count == 1)
 
             let report = try #require(
-                await h.gateway.status(StatusLookup(reference: request.reference, kind: .authorize, amount: request.amount)).success)
+                await h.gateway.status(StatusLookup(reference: request.reference, kind: .authorize, amount: request.amount)).value)
             guard case .succeeded(let intent, let payment?) = report else {
                 Issue.record("expected the lost authorization to be found, got \(report)")
                 return
@@ -100,7 +100,7 @@ struct StripeFailureTests {
     func idempotencyMismatch() async throws {
         try await StripeGatewayHarness.with { h in
             let reference = Fixtures.reference()
-            _ = try #require(await h.gateway.authorize(Fixtures.authorize(amount: 5_000, reference: reference)).success)
+            _ = try #require(await h.gateway.authorize(Fixtures.authorize(amount: 5_000, reference: reference)).value)
             let clash = await h.gateway.authorize(Fixtures.authorize(amount: 6_000, reference: reference))
             #expect(clash.isUnknown, "got \(clash)")
             #expect(h.ledger.count == 1)

@@ -53,7 +53,9 @@ struct StripeGatewayHarness {
             StripeSandboxConfiguration(
                 webhookEndpoints: [receiver.url], webhookSecret: webhookSecret,
                 webhookRetry: .init(maxAttempts: 3, initialDelay: .milliseconds(20), maxDelay: .milliseconds(100)),
-                behaviorDelay: .milliseconds(50)),
+                // Long enough that a test's next call (a refund right after a capture) lands
+                // before the delayed dispute, even on a loaded machine.
+                behaviorDelay: .milliseconds(400)),
             logger: logger)
         let http = try HTTPClient()
         do {
@@ -120,27 +122,5 @@ enum Fixtures {
         AuthorizeRequest(
             reference: reference, amount: money(amount), card: card(number), captureMode: mode,
             metadata: ["order": "A-17"], returnURL: "https://shop.example/return")
-    }
-}
-
-extension GatewayOutcome {
-    var success: Success? {
-        if case .succeeded(let value) = self { return value }
-        return nil
-    }
-
-    var decline: Decline? {
-        if case .declined(let decline) = self { return decline }
-        return nil
-    }
-
-    var isNotProcessed: Bool {
-        if case .notProcessed = self { return true }
-        return false
-    }
-
-    var isUnknown: Bool {
-        if case .unknown = self { return true }
-        return false
     }
 }

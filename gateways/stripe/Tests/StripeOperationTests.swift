@@ -12,7 +12,7 @@ struct StripeOperationTests {
     func manualApproval() async throws {
         try await StripeGatewayHarness.with { h in
             let request = Fixtures.authorize()
-            let result = try #require(await h.gateway.authorize(request).success)
+            let result = try #require(await h.gateway.authorize(request).value)
             #expect(result.state == .authorized)
             #expect(result.amount == Fixtures.money(5_000))
             #expect(result.gatewayPaymentReference.hasPrefix("pi_"))
@@ -20,7 +20,7 @@ struct StripeOperationTests {
             #expect(entries.map(\.kind) == [.authorization])
             #expect(entries.first?.idempotencyKey == request.reference.idempotencyKey)
             // The same key again is a replay, not a second authorization.
-            let again = try #require(await h.gateway.authorize(request).success)
+            let again = try #require(await h.gateway.authorize(request).value)
             #expect(again.gatewayPaymentReference == result.gatewayPaymentReference)
             #expect(h.ledger.count == 1)
         }
@@ -29,7 +29,7 @@ struct StripeOperationTests {
     @Test("an automatic authorization is captured at once")
     func automaticApproval() async throws {
         try await StripeGatewayHarness.with { h in
-            let result = try #require(await h.gateway.authorize(Fixtures.authorize(mode: .automatic)).success)
+            let result = try #require(await h.gateway.authorize(Fixtures.authorize(mode: .automatic)).value)
             guard case .captured(let charge) = result.state else {
                 Issue.record("expected a captured authorization, got \(result.state)")
                 return
@@ -65,7 +65,7 @@ struct StripeOperationTests {
     @Test("a card that needs 3-D Secure asks for a redirect")
     func threeDSecure() async throws {
         try await StripeGatewayHarness.with { h in
-            let result = try #require(await h.gateway.authorize(Fixtures.authorize("4000002760003184")).success)
+            let result = try #require(await h.gateway.authorize(Fixtures.authorize("4000002760003184")).value)
             guard case .requiresAction(let url) = result.state else {
                 Issue.record("expected requiresAction, got \(result.state)")
                 return
@@ -78,12 +78,12 @@ struct StripeOperationTests {
     @Test("a partial capture is final: a second capture is refused in the intent's state")
     func partialCapture() async throws {
         try await StripeGatewayHarness.with { h in
-            let auth = try #require(await h.gateway.authorize(Fixtures.authorize()).success)
+            let auth = try #require(await h.gateway.authorize(Fixtures.authorize()).value)
             let payment = auth.gatewayPaymentReference
             let capture = try #require(
                 await h.gateway.capture(
                     CaptureRequest(reference: Fixtures.reference("capture"), gatewayPaymentReference: payment, amount: Fixtures.money(3_000))
-                ).success)
+                ).value)
             #expect(capture.amount == Fixtures.money(3_000))
             #expect(capture.captureReference.hasPrefix("ch_"))
             let second = try #require(
@@ -100,13 +100,13 @@ struct StripeOperationTests {
     @Test("several partial refunds, then an over-refund is declined as an invalid request")
     func refunds() async throws {
         try await StripeGatewayHarness.with { h in
-            let auth = try #require(await h.gateway.authorize(Fixtures.authorize(mode: .automatic)).success)
+            let auth = try #require(await h.gateway.authorize(Fixtures.authorize(mode: .automatic)).value)
             let payment = auth.gatewayPaymentReference
             for amount: Int64 in [1_000, 1_500] {
                 let refund = try #require(
                     await h.gateway.refund(
                         RefundRequest(reference: Fixtures.reference("refund"), gatewayPaymentReference: payment, amount: Fixtures.money(amount))
-                    ).success)
+                    ).value)
                 #expect(refund.state == .succeeded)
                 #expect(refund.amount == Fixtures.money(amount))
             }
@@ -123,11 +123,11 @@ struct StripeOperationTests {
     @Test("a void cancels the intent; voiding again is refused in its state")
     func void() async throws {
         try await StripeGatewayHarness.with { h in
-            let auth = try #require(await h.gateway.authorize(Fixtures.authorize()).success)
+            let auth = try #require(await h.gateway.authorize(Fixtures.authorize()).value)
             let voided = try #require(
                 await h.gateway.void(
                     VoidRequest(reference: Fixtures.reference("void"), gatewayPaymentReference: auth.gatewayPaymentReference)
-                ).success)
+                ).value)
             #expect(voided.gatewayReference == auth.gatewayPaymentReference)
             #expect(h.ledger.map(\.kind) == [.authorization, .void])
             let again = try #require(
@@ -141,17 +141,17 @@ struct StripeOperationTests {
     @Test("status finds captures, voids and refunds by Till's references")
     func statusLookups() async throws {
         try await StripeGatewayHarness.with { h in
-            let auth = try #require(await h.gateway.authorize(Fixtures.authorize()).success)
+            let auth = try #require(await h.gateway.authorize(Fixtures.authorize()).value)
             let payment = auth.gatewayPaymentReference
             let captureRef = Fixtures.reference("capture")
             let before = await h.gateway.status(
                 StatusLookup(reference: captureRef, kind: .capture, amount: Fixtures.money(5_000), gatewayPaymentReference: payment))
-            #expect(before.success == .notFound)
+            #expect(before.value == .notFound)
             _ = await h.gateway.capture(CaptureRequest(reference: captureRef, gatewayPaymentReference: payment, amount: Fixtures.money(5_000)))
             let after = try #require(
                 await h.gateway.status(
                     StatusLookup(reference: captureRef, kind: .capture, amount: Fixtures.money(5_000), gatewayPaymentReference: payment)
-                ).success)
+                ).value)
             guard case .succeeded(let charge, _) = after else {
                 Issue.record("expected the capture to be found, got \(after)")
                 return
@@ -161,16 +161,16 @@ struct StripeOperationTests {
             let refundRef = Fixtures.reference("refund")
             let missing = await h.gateway.status(
                 StatusLookup(reference: refundRef, kind: .refund, amount: Fixtures.money(100), gatewayPaymentReference: payment))
-            #expect(missing.success == .notFound)
+            #expect(missing.value == .notFound)
             let refund = try #require(
-                await h.gateway.refund(RefundRequest(reference: refundRef, gatewayPaymentReference: payment, amount: Fixtures.money(100))).success)
+                await h.gateway.refund(RefundRequest(reference: refundRef, gatewayPaymentReference: payment, amount: Fixtures.money(100))).value)
             let found = await h.gateway.status(
                 StatusLookup(reference: refundRef, kind: .refund, amount: Fixtures.money(100), gatewayPaymentReference: payment))
-            #expect(found.success == .succeeded(gatewayReference: refund.refundReference, payment: nil))
+            #expect(found.value == .succeeded(gatewayReference: refund.refundReference, payment: nil))
 
             let unknownTxn = await h.gateway.status(
                 StatusLookup(reference: Fixtures.reference(), kind: .authorize, amount: Fixtures.money(5_000)))
-            #expect(unknownTxn.success == .notFound)
+            #expect(unknownTxn.value == .notFound)
         }
     }
 
@@ -179,7 +179,7 @@ struct StripeOperationTests {
         try await StripeGatewayHarness.with { h in
             var disputes: [String] = []
             for _ in 0..<2 {
-                let auth = try #require(await h.gateway.authorize(Fixtures.authorize("4000000000000259", mode: .automatic)).success)
+                let auth = try #require(await h.gateway.authorize(Fixtures.authorize("4000000000000259", mode: .automatic)).value)
                 let payment = auth.gatewayPaymentReference
                 let received = try await h.receiver.wait { received in
                     received.json?["type"] as? String == "charge.dispute.created"
@@ -194,10 +194,10 @@ struct StripeOperationTests {
                         disputeReference: disputes[0],
                         evidence: DisputeEvidence(productDescription: "Shoes", uncategorizedText: "delivered, signed"),
                         idempotencyKey: "dp-evidence-1")
-                ).success)
+                ).value)
             #expect(submitted == DisputeResult(disputeReference: disputes[0], status: .underReview))
             let accepted = try #require(
-                await h.gateway.acceptDispute(DisputeAcceptRequest(disputeReference: disputes[1], idempotencyKey: "dp-accept-1")).success)
+                await h.gateway.acceptDispute(DisputeAcceptRequest(disputeReference: disputes[1], idempotencyKey: "dp-accept-1")).value)
             #expect(accepted == DisputeResult(disputeReference: disputes[1], status: .accepted))
         }
     }

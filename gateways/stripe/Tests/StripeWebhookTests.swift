@@ -102,15 +102,15 @@ struct StripeWebhookTests {
     @Test("the sandbox's own webhooks verify and map: authorization, capture, refunds, disputes")
     func sandboxEvents() async throws {
         try await StripeGatewayHarness.with { h in
-            let auth = try #require(await h.gateway.authorize(Fixtures.authorize("4000000000000259")).success)
+            let auth = try #require(await h.gateway.authorize(Fixtures.authorize("4000000000000259")).value)
             let payment = auth.gatewayPaymentReference
             _ = try #require(
                 await h.gateway.capture(
                     CaptureRequest(reference: Fixtures.reference("capture"), gatewayPaymentReference: payment, amount: Fixtures.money(5_000))
-                ).success)
+                ).value)
             let refundRef = Fixtures.reference("refund")
             let refund = try #require(
-                await h.gateway.refund(RefundRequest(reference: refundRef, gatewayPaymentReference: payment, amount: Fixtures.money(700))).success)
+                await h.gateway.refund(RefundRequest(reference: refundRef, gatewayPaymentReference: payment, amount: Fixtures.money(700))).value)
             let declined = await h.gateway.authorize(Fixtures.authorize("4000000000009995"))
             #expect(declined.decline?.code == .insufficientFunds)
 
