@@ -120,6 +120,7 @@ public struct OutboxDelivery: Service {
                         // Ask for more than there is room for: some due rows are already in flight.
                         due = try await store.dueDeliveries(now: now(), limit: capacity + inFlight.count)
                     } catch {
+                        if Task.isCancelled { break }
                         logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
                         due = []
                     }

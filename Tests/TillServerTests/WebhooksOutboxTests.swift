@@ -51,7 +51,7 @@ struct WebhooksOutboxTests {
                 configuration: .init(
                     pollInterval: .milliseconds(10), initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(40),
                     retryWindow: .milliseconds(400)),
-                logger: Logger(label: "test.outbox"))
+                logger: Self.quietLogger)
             let running = Task { try await worker.run() }
             let deadline = ContinuousClock.now + .seconds(20)
             var deliveries: [(OutboxRecord, [DeliveryAttemptRecord])] = []
@@ -97,7 +97,7 @@ struct WebhooksOutboxTests {
                     id: "we_ok", merchantId: "mer_test", url: receiver.url, secret: "whsec_lost", createdAt: Date()))
             let event = try await Self.insertEvent(store, merchantID: "mer_test")
             let worker = OutboxDelivery(
-                store: store, configuration: .init(pollInterval: .milliseconds(10)), logger: Logger(label: "test.outbox"))
+                store: store, configuration: .init(pollInterval: .milliseconds(10)), logger: Self.quietLogger)
             let running = Task { try await worker.run() }
             let received = try await receiver.wait(count: 1)[0]
             running.cancel()
@@ -110,6 +110,12 @@ struct WebhooksOutboxTests {
             throw error
         }
         await receiver.stop()
+    }
+
+    static var quietLogger: Logger {
+        var logger = Logger(label: "test.outbox")
+        logger.logLevel = .critical
+        return logger
     }
 
     /// An event (and its outbox rows) written the way the payment engine writes them.
