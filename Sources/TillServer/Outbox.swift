@@ -116,6 +116,7 @@ public struct OutboxDelivery: Service {
                 let capacity = concurrency - inFlight.count
                 if capacity > 0 {
                     let due: [Store.Delivery]
+                    inFlight.beginRead()
                     do {
                         // Ask for more than there is room for: some due rows are already in flight.
                         due = try await store.dueDeliveries(now: now(), limit: capacity + inFlight.count)
@@ -126,10 +127,10 @@ public struct OutboxDelivery: Service {
                     }
                     for delivery in due {
                         guard inFlight.count < concurrency else { break }
-                        guard let id = delivery.outbox.id, inFlight.insert(id) else { continue }
+                        guard let id = delivery.outbox.id, inFlight.start(id) else { continue }
                         group.addTask {
                             await deliver(delivery, client: client)
-                            inFlight.remove(id)
+                            inFlight.finish(id)
                         }
                     }
                 }
@@ -221,15 +222,37 @@ public struct OutboxDelivery: Service {
 }
 
 /// The outbox rows being attempted right now, so a slow attempt is not started twice.
+///
+/// A read of the outbox that began before an attempt was recorded may still show that row
+/// as due; rows finished since the current read began are skipped until the next one.
 private final class InFlight: Sendable {
-    private let ids = Mutex<Set<Int64>>([])
+    private struct State {
+        var running: Set<Int64> = []
+        var finishedDuringRead: Set<Int64> = []
+    }
 
-    var count: Int { ids.withLock { $0.count } }
+    private let state = Mutex(State())
 
-    /// Adds `id`; `false` if it was already there.
-    func insert(_ id: Int64) -> Bool { ids.withLock { $0.insert(id).inserted } }
+    var count: Int { state.withLock { $0.running.count } }
 
-    func remove(_ id: Int64) { _ = ids.withLock { $0.remove(id) } }
+    /// Call before reading the outbox.
+    func beginRead() { state.withLock { $0.finishedDuringRead = [] } }
+
+    /// Marks `id` as running; `false` if it is running, or finished after the read began.
+    func start(_ id: Int64) -> Bool {
+        state.withLock { state in
+            guard !state.finishedDuringRead.contains(id) else { return false }
+            return state.running.insert(id).inserted
+        }
+    }
+
+    /// Call once the attempt is recorded (or abandoned).
+    func finish(_ id: Int64) {
+        state.withLock { state in
+            state.running.remove(id)
+            state.finishedDuringRead.insert(id)
+        }
+    }
 }
 
 extension Duration {
