@@ -1,6 +1,102 @@
+import Foundation
+import HTTPTypes
 import Hummingbird
+import TillStore
 
 extension TillServer {
-    /// `/v1/webhook_endpoints`.
-    func addWebhookEndpointRoutes(to v1: RouterGroup<TillRequestContext>) {}
+    /// The most live endpoints a merchant may have: each event is delivered to every one.
+    static let maxWebhookEndpoints = 16
+
+    /// `/v1/webhook_endpoints`: create, list, retrieve, delete, rotate the secret. Secret keys
+    /// only. The signing secret is shown when the endpoint is created and when it is rotated,
+    /// never in a list or a retrieve.
+    func addWebhookEndpointRoutes(to v1: RouterGroup<TillRequestContext>) {
+        v1.post("webhook_endpoints") { request, context in
+            let caller = try context.requireSecretKey()
+            let bytes = try await Self.body(request, context)
+            return try await self.idempotency.run(request: request, body: bytes, caller: caller) {
+                let body = try RequestBody(bytes, allowed: ["url"])
+                let url = try Self.webhookURL(try body.requiredString("url"))
+                let existing = try await self.store.endpoints(merchantID: caller.merchantID)
+                guard existing.count < Self.maxWebhookEndpoints else {
+                    throw APIError.invalid(
+                        "this merchant already has \(Self.maxWebhookEndpoints) webhook endpoints; delete one first",
+                        code: "too_many_webhook_endpoints")
+                }
+                let endpoint = WebhookEndpointRecord(
+                    id: Identifiers.make("we"), merchantId: caller.merchantID, url: url, secret: Self.newWebhookSecret(),
+                    createdAt: self.now())
+                try await self.store.insert(endpoint: endpoint)
+                return APIResponse(.created, Self.endpointJSON(endpoint, showingSecret: true))
+            }
+        }
+        v1.get("webhook_endpoints") { _, context in
+            let caller = try context.requireSecretKey()
+            let endpoints = try await self.store.endpoints(merchantID: caller.merchantID)
+            // Newest first, like every other list.
+            let items = endpoints.reversed().map { Self.endpointJSON($0, showingSecret: false) }
+            return Self.list(items, hasMore: false, lastID: nil).response(status: .ok)
+        }
+        v1.get("webhook_endpoints/:id") { _, context in
+            let caller = try context.requireSecretKey()
+            let id = try context.parameters.require("id")
+            guard let endpoint = try await self.store.endpoints(merchantID: caller.merchantID).first(where: { $0.id == id })
+            else { throw APIError.notFound("webhook endpoint", id: id) }
+            return Self.endpointJSON(endpoint, showingSecret: false).response(status: .ok)
+        }
+        v1.delete("webhook_endpoints/:id") { _, context in
+            let caller = try context.requireSecretKey()
+            let id = try context.parameters.require("id")
+            guard try await self.store.deleteEndpoint(id: id, merchantID: caller.merchantID, at: self.now()) else {
+                throw APIError.notFound("webhook endpoint", id: id)
+            }
+            return JSONValue.object(["id": .string(id), "object": .string("webhook_endpoint"), "deleted": .bool(true)])
+                .response(status: .ok)
+        }
+        v1.post("webhook_endpoints/:id/rotate_secret") { request, context in
+            let caller = try context.requireSecretKey()
+            let id = try context.parameters.require("id")
+            let bytes = try await Self.body(request, context)
+            return try await self.idempotency.run(request: request, body: bytes, caller: caller) {
+                _ = try RequestBody(bytes, allowed: [])
+                guard let endpoint = try await self.store.rotateEndpointSecret(
+                    id: id, merchantID: caller.merchantID, secret: Self.newWebhookSecret())
+                else { throw APIError.notFound("webhook endpoint", id: id) }
+                return APIResponse(.ok, Self.endpointJSON(endpoint, showingSecret: true))
+            }
+        }
+    }
+
+    /// `whsec_` and 256 random bits.
+    static func newWebhookSecret() -> String { Identifiers.make("whsec", bytes: 32) }
+
+    static func endpointJSON(_ endpoint: WebhookEndpointRecord, showingSecret: Bool) -> JSONValue {
+        var object: JSONObject = [
+            "id": .string(endpoint.id), "object": .string("webhook_endpoint"), "url": .string(endpoint.url),
+            "created_at": .date(endpoint.createdAt),
+        ]
+        if showingSecret { object["secret"] = .string(endpoint.secret) }
+        return .object(object)
+    }
+
+    /// `text`, if it is an absolute `http` or `https` URL with a host and no credentials or
+    /// fragment. Loopback and private addresses are allowed: merchants test on their laptops.
+    static func webhookURL(_ text: String) throws(APIError) -> String {
+        func refuse(_ why: String) -> APIError { APIError.invalid("url \(why)", param: "url", code: "url_invalid") }
+        guard text.utf8.count <= 2048 else { throw refuse("is longer than 2048 bytes") }
+        guard !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F || !$0.isASCII }) else {
+            throw refuse("contains spaces, control characters or non-ASCII characters; percent-encode them")
+        }
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
+            throw refuse("must be an absolute URL such as https://shop.example/webhooks")
+        }
+        guard scheme == "http" || scheme == "https" else { throw refuse("must use http or https, not \(scheme)") }
+        guard let host = components.host, !host.isEmpty else { throw refuse("has no host") }
+        guard components.user == nil, components.password == nil else {
+            throw refuse("must not carry a user name or password; authenticate deliveries with the signing secret")
+        }
+        guard components.fragment == nil else { throw refuse("must not have a #fragment") }
+        if let port = components.port, !(1...65535).contains(port) { throw refuse("has an invalid port \(port)") }
+        return text
+    }
 }
