@@ -323,11 +323,15 @@ public final class Store: Sendable {
         }
     }
 
-    /// Records one attempt and the delivery's new state.
+    /// Records one attempt and the delivery's new state. A delivery that stopped being
+    /// pending meanwhile (its endpoint was deleted) keeps its final state; the attempt is
+    /// still recorded.
     public func recordAttempt(_ attempt: DeliveryAttemptRecord, outbox: OutboxRecord) async throws {
         try await pool.write { db in
             var attempt = attempt
             try attempt.insert(db)
+            let current = try OutboxRecord.fetchOne(db, key: outbox.id)
+            guard current?.status == .pending else { return }
             try outbox.update(db)
         }
     }

@@ -112,4 +112,25 @@ struct StoreTests {
         #expect(!second.hasMore)
         #expect(try await store.payments(merchantID: "mer_1", startingAfter: "pay_x", limit: 10).items.isEmpty)
     }
+
+    @Test("an attempt that finishes after its endpoint was deleted does not revive the delivery")
+    func attemptAfterDeletion() async throws {
+        let (store, directory) = try openStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await seedMerchant(store)
+        try await store.insert(endpoint: WebhookEndpointRecord(id: "we_1", merchantId: "mer_1", url: "http://127.0.0.1:1/a", secret: "whsec_1", createdAt: t0))
+        let event = EventRecord(id: "evt_1", merchantId: "mer_1", type: "payment.authorized", paymentId: "pay_1", body: Data("{}".utf8), createdAt: t0)
+        try await store.insert(PaymentWrite(payment: payment("pay_1"), events: [event]))
+        var delivery = try #require(try await store.dueDeliveries(now: t0, limit: 1).first).outbox
+        #expect(try await store.deleteEndpoint(id: "we_1", merchantID: "mer_1", at: t0))
+        delivery.attempts = 1
+        delivery.nextAttemptAt = t0.addingTimeInterval(60)
+        try await store.recordAttempt(
+            DeliveryAttemptRecord(outboxId: try #require(delivery.id), attemptedAt: t0, statusCode: 500, error: nil, durationMilliseconds: 3),
+            outbox: delivery)
+        let rows = try await store.deliveries(eventID: "evt_1", merchantID: "mer_1")
+        #expect(rows.first?.0.status == .failed)
+        #expect(rows.first?.1.count == 1)
+        #expect(try await store.outboxDepth() == 0)
+    }
 }
