@@ -54,13 +54,13 @@ extension PaymentEngine {
 
     /// Asks the gateway about each in-flight transaction of the payment (the caller holds
     /// its lock) and records what it says, saving after each one.
-    func reconcileLocked(_ loaded: inout Loaded, onlyUnknownOrStale: Bool = true) async throws -> ReconciliationSummary {
+    func reconcileLocked(_ loaded: inout Loaded) async throws -> ReconciliationSummary {
         var summary = ReconciliationSummary()
         let gateway = try gateway(for: loaded)
         let date = now()
         let candidates = loaded.payment.transactions.filter { transaction in
             guard transaction.status.isInFlight else { return false }
-            guard onlyUnknownOrStale, transaction.status == .pending else { return true }
+            guard transaction.status == .pending else { return true }
             return date.timeIntervalSince(transaction.updatedAt) >= Self.pendingGrace
         }
         for transaction in candidates {

@@ -129,9 +129,9 @@ private func eventually<T>(_ check: () async throws -> T?) async throws -> T {
         if let value = try await check() { return value }
         try await Task.sleep(for: .milliseconds(50))
     }
-    throw TimedOut(description: "the condition did not hold in time")
+    throw TestFailure(description: "the condition did not hold in time")
 }
 
-private struct TimedOut: Error, CustomStringConvertible {
+private struct TestFailure: Error, CustomStringConvertible {
     let description: String
 }

@@ -108,7 +108,7 @@ private func capturedPayment(_ harness: DaemonHarness) async throws -> (String, 
     let token = try await harness.tokenize()
     let created = try await harness.call(.POST, "/v1/payments", json: #"{"amount": 2000, "currency": "usd", "token": "\#(token)"}"#)
     guard created.status == 201, let id = created.json["id"] as? String else {
-        throw TimedOut(description: "payment failed: \(created.text)")
+        throw TestFailure(description: "payment failed: \(created.text)")
     }
     return (id, created)
 }
@@ -137,9 +137,9 @@ private func eventually<T>(_ check: () async throws -> T?) async throws -> T {
         if let value = try await check() { return value }
         try await Task.sleep(for: .milliseconds(50))
     }
-    throw TimedOut(description: "the condition did not hold in time")
+    throw TestFailure(description: "the condition did not hold in time")
 }
 
-private struct TimedOut: Error, CustomStringConvertible {
+private struct TestFailure: Error, CustomStringConvertible {
     let description: String
 }
