@@ -149,7 +149,9 @@ public final class PaymentEngine: Sendable {
                 transactionID: Identifiers.make("txn"), amount: value.amount, gatewayReference: captureReference, final: true,
                 at: now())
         }
-        try await save(&loaded, events: [])
+        // Gateway events name the gateway's payment; let them find ours.
+        let keys = [loaded.record.gatewayPaymentReference, loaded.record.gatewayAuthorizationReference].compactMap { $0 }
+        try await save(&loaded, childKeys: keys, events: [])
     }
 
     // MARK: Capture, void, refund
@@ -162,7 +164,7 @@ public final class PaymentEngine: Sendable {
         }
     }
 
-    private func captureLocked(_ loaded: inout Loaded, amount: Int64?, final: Bool) async throws {
+    func captureLocked(_ loaded: inout Loaded, amount: Int64?, final: Bool) async throws {
         let date = now()
         let transaction: Transaction
         do {

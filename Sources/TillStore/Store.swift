@@ -211,6 +211,16 @@ public final class Store: Sendable {
         }
     }
 
+    /// A merchant's child keys that start with `prefix` (`dp_` lists the disputes' keys).
+    public func childKeys(prefix: String, merchantID: String) async throws -> [PaymentChildRecord] {
+        try await pool.read { db in
+            // A range on the primary key, so the prefix search uses its index.
+            try PaymentChildRecord
+                .filter(Column("key") >= prefix && Column("key") < prefix + "\u{10FFFF}" && Column("merchant_id") == merchantID)
+                .order(Column("key")).fetchAll(db)
+        }
+    }
+
     /// A merchant's payments, newest first, after the cursor payment `startingAfter`.
     public func payments(
         merchantID: String, status: String? = nil, startingAfter: String? = nil, limit: Int

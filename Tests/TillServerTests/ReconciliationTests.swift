@@ -1,0 +1,74 @@
+import Foundation
+import SandboxSupport
+import TillHTTP
+import TillServer
+import TillStore
+import TillTesting
+import Testing
+
+@Suite("Reconciliation")
+struct ReconciliationTests {
+    @Test("an authorization whose answer was dropped after commit is resolved to the sandbox's truth, charged once")
+    func droppedAuthorization() async throws {
+        try await DaemonHarness.with { harness in
+            try await harness.stripeAdmin.inject(
+                FaultRule(kind: .dropAfterCommit, count: 1, path: "/v1/payment_intents", method: "POST"))
+            let token = try await harness.tokenize()
+            let created = try await harness.call(
+                .POST, "/v1/payments", json: #"{"amount": 2500, "currency": "usd", "token": "\#(token)"}"#)
+            #expect(created.status == 202, "\(created.text)")
+            #expect(created.json["status"] as? String == "processing")
+            let id = try #require(created.json["id"] as? String)
+
+            _ = await harness.daemon.server.reconcileNow()
+            let settled = try await eventually {
+                let payment = try await harness.call(.GET, "/v1/payments/\(id)")
+                return payment.json["status"] as? String == "captured" ? payment : nil
+            }
+            #expect(settled.json["amount_captured"] as? Int == 2500)
+            let transactions = settled.json["transactions"] as? [[String: Any]] ?? []
+            #expect(transactions.map { $0["status"] as? String } == ["succeeded", "succeeded"])
+            let ledger = try await harness.stripeAdmin.ledger()
+            #expect(ledger.filter { $0.kind == .authorization }.count == 1)
+            #expect(ledger.filter { $0.kind == .capture }.map(\.amount) == [2500])
+            let record = try await harness.daemon.server.store.payment(id: id)
+            #expect(record?.inFlight == false)
+            #expect(record?.gatewayPaymentReference == ledger.first?.payment)
+        }
+    }
+
+    @Test("the reconciler service resolves a dropped manual authorization on its own")
+    func serviceRuns() async throws {
+        try await DaemonHarness.with(reconcileInterval: .milliseconds(100)) { harness in
+            try await harness.stripeAdmin.inject(
+                FaultRule(kind: .dropAfterCommit, count: 1, path: "/v1/payment_intents", method: "POST"))
+            let token = try await harness.tokenize()
+            let created = try await harness.call(
+                .POST, "/v1/payments", json: #"{"amount": 900, "currency": "eur", "token": "\#(token)", "capture": "manual"}"#)
+            #expect(created.status == 202, "\(created.text)")
+            let id = try #require(created.json["id"] as? String)
+            let settled = try await eventually {
+                let payment = try await harness.call(.GET, "/v1/payments/\(id)")
+                return payment.json["status"] as? String == "authorized" ? payment : nil
+            }
+            #expect(settled.json["amount_authorized"] as? Int == 900)
+            let capture = try await harness.call(.POST, "/v1/payments/\(id)/capture")
+            #expect(capture.status == 200, "\(capture.text)")
+            let ledger = try await harness.stripeAdmin.ledger()
+            #expect(ledger.map(\.kind) == [.authorization, .capture])
+        }
+    }
+}
+
+/// Polls until `check` returns a value (at most about ten seconds, then fails).
+private func eventually<T>(_ check: () async throws -> T?) async throws -> T {
+    for _ in 0..<200 {
+        if let value = try await check() { return value }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw TestFailure(description: "the condition did not hold in time")
+}
+
+private struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+}
