@@ -282,6 +282,7 @@ let package = Package(
             dependencies: [
                 "TillServer", "TillTesting", "TillCore", "TillCrypto", "TillHTTP", "TillStore", "TillGateway",
                 "SandboxSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

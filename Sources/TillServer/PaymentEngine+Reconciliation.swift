@@ -88,6 +88,11 @@ extension PaymentEngine {
                     metadata: ["payment": "\(loaded.payment.id)", "transaction": "\(current.id)", "reason": "\(failure)"])
             }
         }
+        if Self.owesCapture(loaded) {
+            // The authorization succeeded before a crash, but its capture was never written.
+            try await captureLocked(&loaded, amount: nil, final: true)
+            summary.resolved += 1
+        }
         return summary
     }
 

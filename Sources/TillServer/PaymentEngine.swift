@@ -305,7 +305,9 @@ public final class PaymentEngine: Sendable {
     private func stamp(_ loaded: inout Loaded, at date: Date) throws {
         loaded.record.state = try Self.encoder.encode(loaded.payment)
         loaded.record.status = loaded.payment.status.apiName
-        loaded.record.inFlight = loaded.payment.transactions.contains { $0.status.isInFlight }
+        // Also "in flight" while an automatic-capture payment still owes its capture (a crash
+        // between the authorization and the capture), so reconciliation finishes the job.
+        loaded.record.inFlight = loaded.payment.transactions.contains { $0.status.isInFlight } || Self.owesCapture(loaded)
         if loaded.payment.status != .requiresAction { loaded.record.nextActionURL = nil }
         loaded.record.updatedAt = date
     }
@@ -320,6 +322,12 @@ public final class PaymentEngine: Sendable {
         return EventRecord(
             id: id, merchantId: loaded.record.merchantId, type: type, paymentId: loaded.record.id, body: body.data,
             createdAt: date)
+    }
+
+    /// An automatic-capture payment that is authorized and has not attempted its capture.
+    static func owesCapture(_ loaded: Loaded) -> Bool {
+        loaded.record.captureMode == CaptureMode.automatic.rawValue && loaded.payment.status == .authorized
+            && !loaded.payment.transactions.contains { $0.kind == .capture }
     }
 
     static let encoder: JSONEncoder = {

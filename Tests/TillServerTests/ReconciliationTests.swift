@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SandboxSupport
 import TillHTTP
 import TillServer
@@ -34,6 +35,30 @@ struct ReconciliationTests {
             let record = try await harness.daemon.server.store.payment(id: id)
             #expect(record?.inFlight == false)
             #expect(record?.gatewayPaymentReference == ledger.first?.payment)
+        }
+    }
+
+    @Test("an automatic-capture payment left authorized by a crash before its capture is captured by reconciliation")
+    func owedCapture() async throws {
+        try await DaemonHarness.with { harness in
+            let token = try await harness.tokenize()
+            let created = try await harness.call(
+                .POST, "/v1/payments", json: #"{"amount": 1800, "currency": "usd", "token": "\#(token)", "capture": "manual"}"#)
+            let id = try #require(created.json["id"] as? String)
+            // What a crash between the authorization's commit and the capture's leaves: an
+            // automatic payment, authorized, with no capture written.
+            try await harness.daemon.server.store.database.pool.write { db in
+                try db.execute(sql: "UPDATE payments SET capture_mode = 'automatic', in_flight = 1 WHERE id = ?", arguments: [id])
+            }
+            _ = await harness.daemon.server.reconcileNow()
+            let payment = try await harness.call(.GET, "/v1/payments/\(id)")
+            #expect(payment.json["status"] as? String == "captured", "\(payment.text)")
+            let ledger = try await harness.stripeAdmin.ledger()
+            #expect(ledger.filter { $0.kind == .capture }.map(\.amount) == [1800])
+            #expect(try await harness.daemon.server.store.payment(id: id)?.inFlight == false)
+            // A second round has nothing left to do.
+            _ = await harness.daemon.server.reconcileNow()
+            #expect(try await harness.stripeAdmin.ledger().filter { $0.kind == .capture }.count == 1)
         }
     }
 
