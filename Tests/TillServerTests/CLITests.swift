@@ -26,7 +26,7 @@ private struct Ran {
 
     /// The value printed after `label` on its own line (`merchant   mer_…`).
     func value(_ label: String) -> String? {
-        for line in output.split(separator: "\n") where line.hasPrefix(label + " ") {
+        for line in output.split(separator: "\n") where line.hasPrefix(label + "  ") {
             return line.dropFirst(label.count).trimmingCharacters(in: .whitespaces).split(separator: " ").first.map(String.init)
         }
         return nil
@@ -189,6 +189,72 @@ struct CLITests {
             await http.shutdown()
             throw error
         }
+        await http.shutdown()
+    }
+
+    @Test("serve --sandbox attaches to `till sandbox` running in its own process and registers its webhook URL there", binaryBuilt)
+    func attach() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("till-attach-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let secret = "whsec_attach_test_secret"
+        let sandboxes = try TillProcess([
+            "sandbox", "--stripe-port", "0", "--paypal-port", "0", "--webhook-secret", secret,
+            "--paypal-client-id", "attach-client", "--paypal-client-secret", "attach-secret", "--log-level", "warning",
+        ])
+        let http = try HTTPClient()
+        do {
+            var printed: [String: String] = [:]
+            let deadline = ContinuousClock.now + .seconds(30)
+            while printed.count < 3, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                for line in sandboxes.output.split(separator: "\n") {
+                    let words = line.split(separator: " ").map(String.init)
+                    if words.first == "Stripe-like", words.count > 1 { printed["stripe"] = words[1] }
+                    if words.first == "PayPal-like", words.count > 1 { printed["paypal"] = words[1] }
+                    if words.starts(with: ["webhook", "id"]), words.count > 2 { printed["webhook_id"] = words[2] }
+                }
+            }
+            let stripeURL = try #require(printed["stripe"], "till sandbox printed: \(sandboxes.output)")
+            let paypalURL = try #require(printed["paypal"])
+            let webhookID = try #require(printed["webhook_id"])
+
+            let missing = try await till([
+                "serve", "--sandbox", "--stripe-sandbox", stripeURL, "--paypal-sandbox", paypalURL, "--data", data, "--port", "0",
+            ])
+            #expect(missing.status != 0)
+            #expect(missing.error.contains("--webhook-secret"), "\(missing.error)")
+
+            let process = try TillProcess([
+                "serve", "--sandbox", "--stripe-sandbox", stripeURL, "--paypal-sandbox", paypalURL,
+                "--webhook-secret", secret, "--paypal-client-id", "attach-client", "--paypal-client-secret", "attach-secret",
+                "--paypal-webhook-id", webhookID, "--data", data, "--port", "0", "--log-level", "warning",
+            ])
+            let credentials = try await Self.credentials(in: data, of: process, http: http)
+            let base = try #require(credentials["api_base_url"] as? String)
+            #expect((credentials["stripe_sandbox"] as? [String: Any])?["url"] as? String == stripeURL)
+            let token = try await Self.call(
+                http, .POST, base + "/v1/tokens", key: try #require(credentials["publishable_key"] as? String),
+                json: #"{"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}}"#)
+            let tokenID = try #require(token.json["id"] as? String)
+            let payment = try await Self.call(
+                http, .POST, base + "/v1/payments", key: try #require(credentials["secret_key"] as? String),
+                json: #"{"amount": 700, "currency": "usd", "token": "\#(tokenID)", "capture": "manual"}"#)
+            #expect(payment.status == 201)
+            let ledger = try await SandboxAdmin(baseURL: stripeURL, client: http).ledger()
+            #expect(ledger.count == 1)
+            // The sandbox now sends its webhooks to this daemon.
+            let deliveries = try await http.execute(HTTPRequest(method: .GET, url: stripeURL + "/_sandbox/webhooks"))
+            let escaped = base.replacingOccurrences(of: "/", with: "\\/") + "\\/v1\\/gateways\\/stripe\\/webhooks"
+            #expect(String(decoding: deliveries.body, as: UTF8.self).contains(escaped))
+            process.terminate()
+            #expect(try await process.waitForExit(within: .seconds(30)) == 0, "\(process.errorOutput)")
+        } catch {
+            sandboxes.terminate()
+            await http.shutdown()
+            throw error
+        }
+        sandboxes.terminate()
+        _ = try? await sandboxes.waitForExit(within: .seconds(30))
         await http.shutdown()
     }
 
