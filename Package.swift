@@ -34,6 +34,8 @@ let package = Package(
             url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1",
             traits: ["ConfigurationSupport"]),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // MARK: C at the edge
@@ -102,7 +104,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            // The OpenAPI document, served at /openapi.json.
+            resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings
         ),
 
@@ -185,8 +191,8 @@ let package = Package(
         .executableTarget(
             name: "till",
             dependencies: [
-                "TillCore", "TillCrypto", "TillStore", "TillVault", "TillAudit", "StripeSandbox", "PayPalSandbox",
-                "SandboxSupport",
+                "TillCore", "TillCrypto", "TillStore", "TillVault", "TillAudit", "TillServer", "TillGateway", "TillHTTP",
+                "StripeSandbox", "PayPalSandbox", "SandboxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -79,13 +79,14 @@ public enum Daemon {
         try await vault.checkKeyEncryptionKey()
 
         let http = try HTTPClient(configuration: .init(userAgent: "Till/\(Till.version)"))
+        let metrics = TillMetrics()
         let gateways: [String: any PaymentGateway]
         do {
-            gateways = try registry.makeGateways(
+            gateways = metrics.instrument(try registry.makeGateways(
                 configuration.gateways,
                 context: GatewayContext(
                     http: http, logger: logger, allowInlineSecrets: configuration.allowInlineSecrets,
-                    environment: configuration.environment))
+                    environment: configuration.environment)))
         } catch {
             await http.shutdown()
             throw StartError(description: "invalid gateway configuration: \(error)")
@@ -94,7 +95,8 @@ public enum Daemon {
             gateways: gateways, routing: configuration.gateways.routing,
             breaker: CircuitBreaker(settings: configuration.gateways.circuitBreaker))
         let store = Store(database: database)
-        let server = TillServer(store: store, vault: vault, gateways: gateways, router: router, logger: logger)
+        let server = TillServer(
+            store: store, vault: vault, gateways: gateways, router: router, logger: logger, metrics: metrics)
 
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = Application(

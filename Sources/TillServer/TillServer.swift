@@ -12,14 +12,17 @@ public final class TillServer: Sendable {
     public let vault: Vault
     public let engine: PaymentEngine
     public let gateways: [String: any PaymentGateway]
+    /// Request, gateway and outbox metrics, served at `/metrics`.
+    public let metrics: TillMetrics
     let idempotency: IdempotencyGuard
     let logger: Logger
     let now: @Sendable () -> Date
 
     public init(
         store: Store, vault: Vault, gateways: [String: any PaymentGateway], router: GatewayRouter, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, metrics: TillMetrics = TillMetrics()
     ) {
+        self.metrics = metrics
         self.store = store
         self.vault = vault
         self.gateways = gateways
@@ -34,6 +37,7 @@ public final class TillServer: Sendable {
     /// error shape with a `Request-Id`.
     public func makeRouter() -> Router<TillRequestContext> {
         let router = Router(context: TillRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware())
         addOperationsRoutes(to: router)
         // Gateways authenticate their webhooks with signatures, not API keys.

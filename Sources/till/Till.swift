@@ -11,6 +11,8 @@ struct TillCommand: AsyncParsableCommand {
             through pluggable gateways, and keeps a tamper-evident audit log.
             """,
         version: Till.version,
-        subcommands: [SandboxCommand.self, KeysCommand.self]
+        subcommands: [
+            ServeCommand.self, SandboxCommand.self, MerchantsCommand.self, APIKeysCommand.self, KeysCommand.self,
+        ]
     )
 }
