@@ -61,7 +61,9 @@ extension PaymentEngine {
         let candidates = loaded.payment.transactions.filter { transaction in
             guard transaction.status.isInFlight else { return false }
             guard transaction.status == .pending else { return true }
-            return date.timeIntervalSince(transaction.updatedAt) >= Self.pendingGrace
+            // An orphan of an earlier process is looked up at once; one of ours only after
+            // the grace, since the request that wrote it may still be on its way.
+            return transaction.updatedAt < startedAt || date.timeIntervalSince(transaction.updatedAt) >= Self.pendingGrace
         }
         for transaction in candidates {
             // An earlier step (an automatic capture) may have settled it already.

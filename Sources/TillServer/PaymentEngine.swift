@@ -23,6 +23,9 @@ public final class PaymentEngine: Sendable {
     let now: @Sendable () -> Date
     let logger: Logger
     let locks = KeyedLock()
+    /// When this process started: a `pending` transaction last touched before it was left
+    /// by a previous process (a crash), so nothing here is still working on it.
+    let startedAt: Date
 
     public init(
         store: Store, cards: any CardSource, gateways: [String: any PaymentGateway], router: GatewayRouter,
@@ -34,6 +37,7 @@ public final class PaymentEngine: Sendable {
         self.router = router
         self.now = now
         self.logger = logger
+        self.startedAt = now()
     }
 
     /// A payment as loaded: its row and its decoded state.

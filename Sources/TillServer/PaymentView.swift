@@ -24,6 +24,7 @@ enum PaymentView {
             "amount_disputed": .int(payment.chargedBack.minorUnits),
             "capture": .string(record.captureMode),
             "gateway": .string(record.gateway),
+            "gateway_payment_reference": .string(record.gatewayPaymentReference),
             "token": .string(record.token),
             "description": .string(record.description),
             "metadata": metadata(record.metadata),

@@ -5,20 +5,6 @@ import TillServer
 import TillTesting
 import Testing
 
-/// The built `till` executable beside this test bundle, if it was built.
-private let tillBinary: String? = {
-    let me = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        ?? CommandLine.arguments[0])
-    var directory = me.deletingLastPathComponent()
-    // On Linux the tests run from `<build>/tillPackageTests.xctest`; on macOS from inside a bundle.
-    for _ in 0..<4 {
-        let candidate = directory.appendingPathComponent("till").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory.deleteLastPathComponent()
-    }
-    return nil
-}()
-
 private struct Ran {
     var status: Int32
     var output: String
@@ -40,56 +26,10 @@ private func till(_ arguments: [String]) async throws -> Ran {
     return Ran(status: status, output: process.output, error: process.errorOutput)
 }
 
-/// A `till` process in the background.
-private final class TillProcess: @unchecked Sendable {
-    let process = Process()
-    let directory: String
-
-    init(_ arguments: [String]) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("till-cli-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: directory + "/out", contents: nil)
-        _ = FileManager.default.createFile(atPath: directory + "/err", contents: nil)
-        process.executableURL = URL(fileURLWithPath: try #require(tillBinary))
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["TILL_VAULT_KEK"] = nil
-        process.environment = environment
-        process.standardOutput = FileHandle(forWritingAtPath: directory + "/out")
-        process.standardError = FileHandle(forWritingAtPath: directory + "/err")
-        try process.run()
-    }
-
-    var output: String { (try? String(contentsOfFile: directory + "/out", encoding: .utf8)) ?? "" }
-    var errorOutput: String { (try? String(contentsOfFile: directory + "/err", encoding: .utf8)) ?? "" }
-
-    func waitForExit(within limit: Duration) async throws -> Int32 {
-        let deadline = ContinuousClock.now + limit
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                process.interrupt()
-                throw Failure("till \(process.arguments ?? []) did not exit in time; stderr: \(errorOutput)")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return process.terminationStatus
-    }
-
-    func terminate() { if process.isRunning { process.terminate() } }
-
-    deinit {
-        if process.isRunning { process.terminate() }
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-}
-
-private struct Failure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
+private typealias Failure = TillProcess.Failure
 
 private let binaryBuilt = Testing.ConditionTrait.enabled(
-    if: tillBinary != nil, "the till executable is built by `swift build --build-tests`")
+    if: TillProcess.binary != nil, "the till executable is built by `swift build --build-tests`")
 
 @Suite("till serve, merchants and api-keys (the built binary)", .serialized)
 struct CLITests {

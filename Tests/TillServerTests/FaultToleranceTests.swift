@@ -6,34 +6,6 @@ import TillStore
 import TillTesting
 import Testing
 
-/// The sandbox's view of one payment: what it authorized, captured and refunded.
-private struct GatewayTotals: Equatable, CustomStringConvertible {
-    var authorized: Int64 = 0
-    var captured: Int64 = 0
-    var refunded: Int64 = 0
-    var authorizations = 0
-
-    var description: String { "auth \(authorized) (\(authorizations)x), captured \(captured), refunded \(refunded)" }
-}
-
-private func totals(_ ledger: [LedgerEntry]) -> [String: GatewayTotals] {
-    var byPayment: [String: GatewayTotals] = [:]
-    for entry in ledger {
-        var totals = byPayment[entry.payment, default: GatewayTotals()]
-        switch entry.kind {
-        case .authorization:
-            totals.authorized += entry.amount
-            totals.authorizations += 1
-        case .capture: totals.captured += entry.amount
-        case .refund: totals.refunded += entry.amount
-        case .refundFailure: totals.refunded -= entry.amount
-        default: break
-        }
-        byPayment[entry.payment] = totals
-    }
-    return byPayment
-}
-
 @Suite("Fault tolerance")
 struct FaultToleranceTests {
     @Test("with responses dropped after commit, every payment reconciles to the gateways' truth and none is charged twice")
@@ -87,17 +59,13 @@ struct FaultToleranceTests {
                 _ = await harness.daemon.server.reconcileNow()
                 rounds += 1
             }
-            let ledger = totals(try await harness.stripeAdmin.ledger() + harness.paypalAdmin.ledger())
+            let ledger = PaymentTotals.byPayment(try await harness.stripeAdmin.ledger() + harness.paypalAdmin.ledger())
             for id in all {
                 let record = try #require(try await harness.daemon.server.store.payment(id: id))
                 #expect(record.inFlight == false, "\(id) still in flight after \(rounds) rounds")
                 let payment = try await harness.call(.GET, "/v1/payments/\(id)")
-                let till = GatewayTotals(
-                    authorized: Int64(payment.json["amount_authorized"] as? Int ?? -1),
-                    captured: Int64(payment.json["amount_captured"] as? Int ?? -1),
-                    refunded: Int64(payment.json["amount_refunded"] as? Int ?? -1),
-                    authorizations: (payment.json["amount_authorized"] as? Int ?? 0) > 0 ? 1 : 0)
-                let gateway = record.gatewayPaymentReference.flatMap { ledger[$0] } ?? GatewayTotals()
+                let till = PaymentTotals(payment: payment.json)
+                let gateway = record.gatewayPaymentReference.flatMap { ledger[$0] } ?? PaymentTotals()
                 #expect(till == gateway, "\(id) (\(record.gateway)): Till says \(till), the gateway \(gateway)")
                 #expect(gateway.authorizations <= 1, "\(id) authorized more than once")
             }
