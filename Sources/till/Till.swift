@@ -11,6 +11,6 @@ struct TillCommand: AsyncParsableCommand {
             through pluggable gateways, and keeps a tamper-evident audit log.
             """,
         version: Till.version,
-        subcommands: [SandboxCommand.self, KeysCommand.self]
+        subcommands: [SandboxCommand.self, KeysCommand.self, AuditCommand.self]
     )
 }
