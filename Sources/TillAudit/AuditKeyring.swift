@@ -134,7 +134,7 @@ public struct AuditSigningKey: Sendable {
             throw .keys("\(path) has mode \(String(mode, radix: 8)); a signing key must be 0600")
         }
         let text = String(decoding: try FileIO.readAll(path), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        let parts = text.split(separator: "+", omittingEmptySubsequences: false)
+        let parts = text.split(separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY",
             let blob = Data(base64Encoded: String(parts[4])), blob.count == 33, blob.first == NoteKey.ed25519Type,
             let key = try? Ed25519.PrivateKey(rawRepresentation: Data(blob.dropFirst()))
