@@ -135,7 +135,7 @@ public struct AuditEntry: Sendable, Hashable {
         case .success(let fields):
             guard let decoded = fields.decoded else { throw .malformedEntry("fields missing") }
             self.sequence = fields.sequence
-            self.previousHash = fields.previous
+            self.previousHash = fields.previous.digest
             self.time = decoded.time
             self.event = try AuditEvent(
                 actor: decoded.actor, action: AuditAction(rawValue: decoded.action), subject: decoded.subject,

@@ -98,7 +98,7 @@ extension AuditLog {
             if problem == nil, tornAt == nil { problem = chain.finish { _, _ in nil } }
             if let problem { throw .tampered(problem) }
             tree = chain.tree
-            lastHash = chain.previousHash
+            lastHash = chain.previousHash.digest
             guard let tornAt else { return nil }
             let file = try FileIO.File(path: configuration.logPath, flags: O_WRONLY)
             defer { file.close() }

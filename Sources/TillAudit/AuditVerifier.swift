@@ -298,8 +298,8 @@ struct ChainChecker {
     let largestCheckpoint: UInt64
     var tree = CompactMerkleTree()
     /// Hashes of the two entries before the pending one (zero before the first).
-    var previousHash = MerkleHash.zero
-    var previousPreviousHash = MerkleHash.zero
+    var previousHash = HashWords.zero
+    var previousPreviousHash = HashWords.zero
     var pending: ScannedLine?
 
     init(largestCheckpoint: UInt64) {
@@ -347,18 +347,18 @@ struct ChainChecker {
         if let problem = roots(tree.size, tree) { return problem }
         tree.append(leafHash: line.hash)
         previousPreviousHash = previousHash
-        previousHash = line.hash
+        previousHash = line.words
         return nil
     }
 
     /// Names what broke the chain at line `j`, using the line after it as a witness.
     private func diagnose(
-        _ line: ScannedLine, sequence: UInt64, previous: SHA256Digest, next: ScannedLine?,
+        _ line: ScannedLine, sequence: UInt64, previous: HashWords, next: ScannedLine?,
         _ problem: (AuditProblem.Reason, UInt64, String) -> AuditProblem
     ) -> AuditProblem? {
         let j = line.index
         var nextSequence: UInt64?
-        var nextPrevious: SHA256Digest?
+        var nextPrevious: HashWords?
         if let next, case .entry(let s, let p) = next.kind {
             nextSequence = s
             nextPrevious = p
@@ -366,7 +366,7 @@ struct ChainChecker {
         // This line links to the one two back and repeats its predecessor's number: either
         // it duplicates that predecessor, or the predecessor was slipped in.
         if j >= 1, sequence == j - 1, previous == previousPreviousHash {
-            if line.hash == previousHash {
+            if line.words == previousHash {
                 return problem(.reorderOrDuplicate, j, "entry \(j) repeats entry \(j - 1)")
             }
             return problem(.insertedEntry, j - 1, "entry \(j - 1) was added: entry \(j) links to the entry before it")
@@ -375,7 +375,7 @@ struct ChainChecker {
             return problem(.reorderOrDuplicate, j, "sequence \(sequence) appears again at position \(j)")
         }
         if sequence > j {
-            if nextSequence == j, previous == next?.hash {
+            if nextSequence == j, previous == next?.words {
                 return problem(.reorderOrDuplicate, j, "entries \(j) and \(j + 1) are swapped")
             }
             if nextSequence == j, nextPrevious == previousHash {
@@ -387,7 +387,7 @@ struct ChainChecker {
         if nextSequence == j, nextPrevious == previousHash {
             return problem(.insertedEntry, j, "entry \(j) was added: the next entry links past it")
         }
-        if j >= 1, nextSequence == j + 1, nextPrevious == line.hash {
+        if j >= 1, nextSequence == j + 1, nextPrevious == line.words {
             return problem(.modifiedEntry, j - 1, "entry \(j - 1) was changed: its hash is not the one entry \(j) recorded")
         }
         return problem(.prevHashMismatch, j, "prev does not match the hash of entry \(j == 0 ? "(none)" : String(j - 1))")

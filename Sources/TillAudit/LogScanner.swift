@@ -11,7 +11,7 @@ import Darwin
 struct ScannedLine {
     enum Kind {
         /// A well-formed entry.
-        case entry(sequence: UInt64, previous: SHA256Digest)
+        case entry(sequence: UInt64, previous: HashWords)
         /// A complete line that is not a well-formed entry.
         case malformed(String)
         /// The file's last bytes, with no newline: a write cut short.
@@ -22,6 +22,8 @@ struct ScannedLine {
     var byteOffset: Int
     var length: Int
     var hash: SHA256Digest
+    /// The same hash, for cheap comparisons.
+    var words: HashWords
     var kind: Kind
 }
 
@@ -75,7 +77,8 @@ enum LogScanner {
                 }
                 let hash = MerkleHash.leaf(inPlace: buffer, start: lineStart, end: newline)
                 try body(ScannedLine(
-                    index: index, byteOffset: fileOffset + lineStart - 1, length: newline - lineStart, hash: hash, kind: kind))
+                    index: index, byteOffset: fileOffset + lineStart - 1, length: newline - lineStart, hash: hash,
+                    words: HashWords(hash), kind: kind))
                 index += 1
                 lineStart = newline + 1
                 cursor = newline + 1
@@ -92,7 +95,8 @@ enum LogScanner {
         }
         if filled > 1 {
             let hash = MerkleHash.leaf(inPlace: buffer, start: 1, end: filled)
-            try body(ScannedLine(index: index, byteOffset: fileOffset, length: filled - 1, hash: hash, kind: .torn))
+            try body(ScannedLine(
+                index: index, byteOffset: fileOffset, length: filled - 1, hash: hash, words: HashWords(hash), kind: .torn))
         }
         return fileOffset + filled - 1
     }

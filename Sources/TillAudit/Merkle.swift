@@ -82,3 +82,41 @@ public struct CompactMerkleTree: Sendable, Hashable {
         return hash
     }
 }
+
+/// A SHA-256 digest as four words, for the verifier's hot path: comparing and copying
+/// these costs no generic calls into TillCrypto.
+struct HashWords: Hashable {
+    var words: (UInt64, UInt64, UInt64, UInt64)
+
+    static let zero = HashWords(words: (0, 0, 0, 0))
+
+    init(words: (UInt64, UInt64, UInt64, UInt64)) {
+        self.words = words
+    }
+
+    init(_ digest: SHA256Digest) {
+        words = digest.withUnsafeBytes { raw in
+            (
+                raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+            )
+        }
+    }
+
+    /// The digest with these bytes.
+    var digest: SHA256Digest {
+        var copy = words
+        return withUnsafeBytes(of: &copy) { (try? SHA256Digest(bytes: Array($0))) ?? MerkleHash.zero }
+    }
+
+    static func == (lhs: HashWords, rhs: HashWords) -> Bool {
+        lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1 && lhs.words.2 == rhs.words.2 && lhs.words.3 == rhs.words.3
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+    }
+}
