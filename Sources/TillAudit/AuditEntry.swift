@@ -1,0 +1,207 @@
+public import Foundation
+public import TillCrypto
+
+/// What an audit entry records, named like `area.act`. The constants cover what the
+/// daemon must log (PCI DSS 10.2); other names are allowed for new acts.
+public struct AuditAction: RawRepresentable, Sendable, Hashable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// A payment moved between states; `details` carry `from`, `to`, `operation`.
+    public static let paymentTransition = AuditAction(rawValue: "payment.transition")
+    /// A card was turned back into its number for a gateway call; `details` carry `purpose`.
+    public static let detokenization = AuditAction(rawValue: "vault.detokenize")
+    /// A vault data key or fingerprint key was created.
+    public static let keyCreation = AuditAction(rawValue: "key.create")
+    /// A key was rotated; `details` carry `from` and `to` key ids.
+    public static let keyRotation = AuditAction(rawValue: "key.rotate")
+    /// A key was retired and its material erased.
+    public static let keyRetirement = AuditAction(rawValue: "key.retire")
+    /// The audit log's own checkpoint-signing key was rotated; `details` carry the new key.
+    public static let signingKeyRotation = AuditAction(rawValue: "audit.signing_key.rotate")
+    /// A merchant API key was created.
+    public static let apiKeyCreation = AuditAction(rawValue: "api_key.create")
+    /// A merchant API key was revoked.
+    public static let apiKeyRevocation = AuditAction(rawValue: "api_key.revoke")
+    /// A request failed authentication.
+    public static let authenticationFailure = AuditAction(rawValue: "auth.failure")
+    /// An operator ran an administrative command.
+    public static let adminCommand = AuditAction(rawValue: "admin.command")
+    /// An incoming gateway webhook failed verification.
+    public static let webhookVerificationFailure = AuditAction(rawValue: "webhook.verification_failure")
+    /// The audit log was opened for writing.
+    public static let logStart = AuditAction(rawValue: "audit.log.start")
+    /// The audit log was closed cleanly.
+    public static let logStop = AuditAction(rawValue: "audit.log.stop")
+
+    public var description: String { rawValue }
+}
+
+/// How the recorded act ended.
+public struct AuditResult: RawRepresentable, Sendable, Hashable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// The act was carried out.
+    public static let success = AuditResult(rawValue: "success")
+    /// The act was attempted and failed.
+    public static let failure = AuditResult(rawValue: "failure")
+    /// The act was refused (authentication, authorization, verification).
+    public static let denied = AuditResult(rawValue: "denied")
+
+    public var description: String { rawValue }
+}
+
+/// One act to record, as a caller describes it: who (`actor`), what (`action`) to what
+/// (`subject`), with what `result`, from where (`origin`), plus optional string `details`.
+/// ``AuditLog`` adds the sequence number, the time and the previous entry's hash.
+///
+/// Creating one screens every string: anything that looks like a card number (a run of
+/// 13–19 digits, spaces or dashes allowed between them, that passes the Luhn check) or a
+/// secret (API or webhook secret prefixes, bearer tokens, PEM keys, detail keys such as
+/// `cvc` or `password`) is refused, so such data cannot reach the log by accident.
+public struct AuditEvent: Sendable, Hashable {
+    public let actor: String
+    public let action: AuditAction
+    public let subject: String
+    public let result: AuditResult
+    public let origin: String
+    /// Extra facts, sorted by key when written.
+    public let details: [String: String]
+
+    /// - Throws: ``AuditError`` (`sensitiveData` or `invalidEvent`) naming the field.
+    public init(
+        actor: String, action: AuditAction, subject: String, result: AuditResult = .success,
+        origin: String, details: [String: String] = [:]
+    ) throws(AuditError) {
+        try SensitiveDataScreen.check(actor, field: "actor")
+        try SensitiveDataScreen.check(action.rawValue, field: "action")
+        try SensitiveDataScreen.check(subject, field: "subject")
+        try SensitiveDataScreen.check(result.rawValue, field: "result")
+        try SensitiveDataScreen.check(origin, field: "origin")
+        for (key, value) in details {
+            try SensitiveDataScreen.checkDetailKey(key)
+            try SensitiveDataScreen.check(value, field: "details.\(key)")
+        }
+        for (value, field) in [(actor, "actor"), (action.rawValue, "action"), (origin, "origin"), (result.rawValue, "result")]
+        where value.isEmpty {
+            throw .invalidEvent("\(field) must not be empty")
+        }
+        self.actor = actor
+        self.action = action
+        self.subject = subject
+        self.result = result
+        self.origin = origin
+        self.details = details
+    }
+}
+
+/// One line of the audit log: an ``AuditEvent`` with its place in the log.
+public struct AuditEntry: Sendable, Hashable {
+    /// The entry's position, from 0; also its leaf index in the Merkle tree.
+    public let sequence: UInt64
+    /// The leaf hash (``MerkleHash/leaf(_:)``) of the entry before, or 32 zero bytes.
+    public let previousHash: SHA256Digest
+    /// When it was written, RFC 3339 in UTC with milliseconds.
+    public let time: String
+    public let event: AuditEvent
+
+    public init(sequence: UInt64, previousHash: SHA256Digest, time: String, event: AuditEvent) {
+        self.sequence = sequence
+        self.previousHash = previousHash
+        self.time = time
+        self.event = event
+    }
+
+    /// The entry's line without its newline, in the one canonical layout the verifier
+    /// accepts: `seq`, `prev`, `time`, `actor`, `action`, `subject`, `result`, `origin`,
+    /// then `details` (sorted keys) when there are any.
+    public var line: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        AuditLineFormat.append(self, to: &out)
+        return out
+    }
+
+    /// The entry a stored line spells, for tools and tests. The verifier never needs this:
+    /// it hashes the stored bytes as they are.
+    ///
+    /// - Throws: ``AuditError`` (`malformedEntry`) saying what is wrong with the line.
+    public init(line: some DataProtocol) throws(AuditError) {
+        let bytes = Array(line)
+        let parsed = bytes.withUnsafeBytes { AuditLineFormat.parse($0, decode: true) }
+        switch parsed {
+        case .failure(let reason): throw .malformedEntry(reason)
+        case .success(let fields):
+            guard let decoded = fields.decoded else { throw .malformedEntry("fields missing") }
+            self.sequence = fields.sequence
+            self.previousHash = fields.previous.digest
+            self.time = decoded.time
+            self.event = try AuditEvent(
+                actor: decoded.actor, action: AuditAction(rawValue: decoded.action), subject: decoded.subject,
+                result: AuditResult(rawValue: decoded.result), origin: decoded.origin, details: decoded.details)
+        }
+    }
+}
+
+/// Refuses strings that look like card numbers or secrets.
+enum SensitiveDataScreen {
+    static let secretMarkers = [
+        "sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_", "bearer ", "basic ",
+        "-----begin", "private key", "private+key+",
+    ]
+    static let forbiddenDetailKeys: Set<String> = [
+        "cvc", "cvv", "cvc2", "cvv2", "cid", "pan", "card_number", "number", "password", "secret",
+        "api_key", "secret_key", "private_key", "kek", "pin", "track", "track1", "track2",
+    ]
+
+    static func check(_ value: String, field: String) throws(AuditError) {
+        if containsCardNumber(value) { throw .sensitiveData(field: field, kind: "a card number") }
+        let lowered = value.lowercased()
+        for marker in secretMarkers where lowered.contains(marker) {
+            throw .sensitiveData(field: field, kind: "a secret (\(marker.trimmingCharacters(in: .whitespaces)))")
+        }
+    }
+
+    static func checkDetailKey(_ key: String) throws(AuditError) {
+        guard !key.isEmpty else { throw .invalidEvent("a details key is empty") }
+        if forbiddenDetailKeys.contains(key.lowercased()) {
+            throw .sensitiveData(field: "details.\(key)", kind: "a field that holds card data or secrets")
+        }
+        try check(key, field: "details key")
+    }
+
+    /// Whether `value` holds a run of 13–19 digits (single spaces or dashes may separate
+    /// them, as people write card numbers) that passes the Luhn check.
+    static func containsCardNumber(_ value: String) -> Bool {
+        var digits: [UInt8] = []
+        var lastWasSeparator = false
+        func runIsCard() -> Bool { (13...19).contains(digits.count) && luhn(digits) }
+        for byte in value.utf8 {
+            if byte >= 0x30 && byte <= 0x39 {
+                digits.append(byte - 0x30)
+                lastWasSeparator = false
+            } else if (byte == 0x20 || byte == 0x2D) && !digits.isEmpty && !lastWasSeparator {
+                lastWasSeparator = true
+            } else {
+                if runIsCard() { return true }
+                digits.removeAll(keepingCapacity: true)
+                lastWasSeparator = false
+            }
+        }
+        return runIsCard()
+    }
+
+    static func luhn(_ digits: [UInt8]) -> Bool {
+        var sum = 0
+        for (position, digit) in digits.reversed().enumerated() {
+            var value = Int(digit)
+            if position % 2 == 1 {
+                value *= 2
+                if value > 9 { value -= 9 }
+            }
+            sum += value
+        }
+        return sum % 10 == 0
+    }
+}
