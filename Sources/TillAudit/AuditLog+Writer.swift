@@ -16,6 +16,8 @@ extension AuditLog {
         let logger: Logger
         private var logFile: FileIO.File?
         private var checkpointsFile: FileIO.File?
+        /// Held for the writer's lifetime: one writer per log, across processes.
+        private var lockFile: FileIO.File?
         private var signingKey: AuditSigningKey?
         private var keyring = AuditKeyring(origin: "", keys: [])
         private var tree = CompactMerkleTree()
@@ -30,6 +32,16 @@ extension AuditLog {
 
         /// Loads or creates the keys, recovers the log and checkpoints, records the start.
         func open() throws(AuditError) -> Receipt {
+            // Two writers would interleave lines and fork the chain: take the log exclusively
+            // before reading anything, and say who to ask when another process has it.
+            let lock = try FileIO.File(path: configuration.logPath + ".lock", flags: O_RDWR | O_CREAT, mode: 0o600)
+            guard flock(lock.descriptor, LOCK_EX | LOCK_NB) == 0 else {
+                lock.close()
+                throw .io(
+                    "the audit log \(configuration.logPath) is in use by another process (a running daemon?); "
+                        + "one writer at a time")
+            }
+            lockFile = lock
             try loadKeys()
             var recoveredFrom: Int?
             if FileIO.exists(configuration.logPath) {
@@ -166,6 +178,8 @@ extension AuditLog {
                 checkpointsFile.close()
                 self.logFile = nil
                 self.checkpointsFile = nil
+                lockFile?.close()
+                lockFile = nil
             }
             let first = tree.size - UInt64(events.count)
             let receipts = hashes.enumerated().map { offset, hash in

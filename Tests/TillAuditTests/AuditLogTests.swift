@@ -110,6 +110,21 @@ struct AuditLogTests {
         #expect(try first.verify().status == .intact)
     }
 
+    @Test("one writer at a time: a second open is refused while the first holds the log, and allowed after close")
+    func singleWriter() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let files = try await makeLog(in: directory, count: 1)
+        let first = try await AuditLog.open(files.configuration, logger: quietLogger)
+        await #expect(throws: AuditError.self) {
+            _ = try await AuditLog.open(files.configuration, logger: quietLogger)
+        }
+        try await first.close()
+        let again = try await AuditLog.open(files.configuration, logger: quietLogger)
+        try await again.close()
+        #expect(try files.verify().status == .intact)
+    }
+
     @Test("a torn last line is cut on open, and what was acknowledged stays")
     func tornTailRecovery() async throws {
         let directory = try TemporaryDirectory()
