@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "TillServer",
             dependencies: [
-                "TillCore", "TillCrypto", "TillGateway", "TillHTTP", "TillStore", "TillVault",
+                "TillCore", "TillCrypto", "TillGateway", "TillHTTP", "TillStore", "TillVault", "TillAudit",
                 "StripeGateway", "PayPalGateway",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -287,7 +287,7 @@ let package = Package(
             name: "TillServerTests",
             dependencies: [
                 "TillServer", "TillTesting", "TillCore", "TillCrypto", "TillHTTP", "TillStore", "TillGateway",
-                "SandboxSupport",
+                "SandboxSupport", "TillAudit",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

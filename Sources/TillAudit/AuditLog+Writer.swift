@@ -34,6 +34,15 @@ extension AuditLog {
         func open() throws(AuditError) -> Receipt {
             // Two writers would interleave lines and fork the chain: take the log exclusively
             // before reading anything, and say who to ask when another process has it.
+            let directory = (configuration.logPath as NSString).deletingLastPathComponent
+            if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
+                do {
+                    try FileManager.default.createDirectory(
+                        atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                } catch {
+                    throw .io("cannot create the audit directory \(directory): \(error)")
+                }
+            }
             let lock = try FileIO.File(path: configuration.logPath + ".lock", flags: O_RDWR | O_CREAT, mode: 0o600)
             guard flock(lock.descriptor, LOCK_EX | LOCK_NB) == 0 else {
                 lock.close()

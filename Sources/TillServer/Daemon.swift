@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import TillAudit
 import TillCore
 import TillGateway
 import TillHTTP
@@ -26,11 +27,14 @@ public struct DaemonConfiguration: Sendable {
     public var environment: [String: String]
     /// Stop gracefully on SIGTERM and SIGINT (the `till serve` process; not in-process tests).
     public var handlesSignals: Bool
+    /// The audit log's origin line in its signed checkpoints.
+    public var auditOrigin: String
 
     public init(
         dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080, gateways: GatewaysConfiguration,
         allowInlineSecrets: Bool = false, reconcileInterval: Duration = .seconds(30),
-        environment: [String: String] = ProcessInfo.processInfo.environment, handlesSignals: Bool = false
+        environment: [String: String] = ProcessInfo.processInfo.environment, handlesSignals: Bool = false,
+        auditOrigin: String = "till.local/audit"
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -40,9 +44,12 @@ public struct DaemonConfiguration: Sendable {
         self.reconcileInterval = reconcileInterval
         self.environment = environment
         self.handlesSignals = handlesSignals
+        self.auditOrigin = auditOrigin
     }
 
     public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("till.sqlite") }
+    /// Holds the audit log, its checkpoints, the public keyring and the signing key.
+    public var auditDirectory: String { (dataDirectory as NSString).appendingPathComponent("audit") }
     public var keyFilePath: String { (dataDirectory as NSString).appendingPathComponent("vault.kek") }
 }
 
@@ -72,11 +79,21 @@ public enum Daemon {
             kek = try KeyEncryptionKey.create(fileAt: configuration.keyFilePath)
             logger.notice("created the vault's key-encryption key", metadata: ["path": "\(configuration.keyFilePath)"])
         }
+        // The audit log opens before anything it must record can happen (the vault's first
+        // keys, the first detokenization).
+        let auditLog = try await AuditLog.open(
+            AuditLog.Configuration(directory: configuration.auditDirectory, origin: configuration.auditOrigin), logger: logger)
+        let audit = AuditTrail(log: auditLog, logger: logger)
         var vaultLogger = logger
         vaultLogger[metadataKey: "component"] = "vault"
-        let vault = Vault(store: database, kek: kek, logger: vaultLogger)
-        _ = try await vault.initializeKeys()
-        try await vault.checkKeyEncryptionKey()
+        let vault = Vault(store: database, kek: kek, audit: AuditVaultSink(trail: audit), logger: vaultLogger)
+        do {
+            _ = try await vault.initializeKeys()
+            try await vault.checkKeyEncryptionKey()
+        } catch {
+            _ = try? await auditLog.close()
+            throw error
+        }
 
         let http = try HTTPClient(configuration: .init(userAgent: "Till/\(Till.version)"))
         let metrics = TillMetrics()
@@ -89,6 +106,7 @@ public enum Daemon {
                     environment: configuration.environment)))
         } catch {
             await http.shutdown()
+            _ = try? await auditLog.close()
             throw StartError(description: "invalid gateway configuration: \(error)")
         }
         let router = GatewayRouter(
@@ -96,7 +114,7 @@ public enum Daemon {
             breaker: CircuitBreaker(settings: configuration.gateways.circuitBreaker))
         let store = Store(database: database)
         let server = TillServer(
-            store: store, vault: vault, gateways: gateways, router: router, logger: logger, metrics: metrics)
+            store: store, vault: vault, gateways: gateways, router: router, logger: logger, audit: audit, metrics: metrics)
 
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = Application(
@@ -113,8 +131,16 @@ public enum Daemon {
                 gracefulShutdownSignals: configuration.handlesSignals ? [.sigterm, .sigint] : [], logger: logger))
         let task = Task {
             defer { portContinuation.finish() }
-            try await group.run()
+            do {
+                try await group.run()
+            } catch {
+                await http.shutdown()
+                _ = try? await auditLog.close()
+                throw error
+            }
             await http.shutdown()
+            // Last: everything that could append has stopped.
+            try await auditLog.close()
         }
         for await port in ports {
             return RunningDaemon(server: server, host: configuration.host, port: port, group: group, task: task)

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Logging
+import TillAudit
 import TillCore
 import TillGateway
 import TillStore
@@ -22,6 +23,7 @@ public final class PaymentEngine: Sendable {
     let router: GatewayRouter
     let now: @Sendable () -> Date
     let logger: Logger
+    let audit: AuditTrail
     let locks = KeyedLock()
     /// When this process started: a `pending` transaction last touched before it was left
     /// by a previous process (a crash), so nothing here is still working on it.
@@ -29,8 +31,9 @@ public final class PaymentEngine: Sendable {
 
     public init(
         store: Store, cards: any CardSource, gateways: [String: any PaymentGateway], router: GatewayRouter,
-        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+        audit: AuditTrail? = nil, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
     ) {
+        self.audit = audit ?? AuditTrail(log: nil, logger: logger)
         self.store = store
         self.cards = cards
         self.gateways = gateways
@@ -303,6 +306,12 @@ public final class PaymentEngine: Sendable {
             PaymentWrite(payment: loaded.record, childKeys: childKeys, events: events, gatewayEvent: gatewayEvent),
             expectedVersion: expected)
         loaded.record.version = expected + 1
+        if loaded.record.status != previousStatus {
+            await audit.record(
+                actor: gatewayEvent.map { "gateway:\($0.gateway)" } ?? "till.engine", action: .paymentTransition,
+                subject: loaded.record.id, origin: loaded.record.merchantId,
+                details: ["from": previousStatus, "to": loaded.record.status, "gateway": loaded.record.gateway])
+        }
     }
 
     /// Copies the state machine's view into the row.

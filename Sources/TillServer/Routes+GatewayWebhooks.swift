@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import TillAudit
 import Logging
 import TillGateway
 
@@ -30,6 +31,9 @@ extension TillServer {
                 context.logger.notice(
                     "gateway webhook rejected",
                     metadata: ["gateway": "\(name)", "reason": "\(error.reason.rawValue)", "bytes": "\(bytes.count)"])
+                await self.audit.record(
+                    actor: "gateway:\(name)", action: .webhookVerificationFailure, subject: "/v1/gateways/\(name)/webhooks",
+                    result: .denied, origin: "webhook", details: ["reason": error.reason.rawValue])
                 throw APIError(
                     .badRequest, .invalidRequest, code: error.reason.rawValue, "the webhook was rejected: \(error.message)")
             }

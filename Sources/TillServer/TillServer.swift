@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import TillCore
+import TillAudit
 import TillGateway
 import TillStore
 import TillVault
@@ -14,20 +15,25 @@ public final class TillServer: Sendable {
     public let gateways: [String: any PaymentGateway]
     /// Request, gateway and outbox metrics, served at `/metrics`.
     public let metrics: TillMetrics
+    public let audit: AuditTrail
     let idempotency: IdempotencyGuard
     let logger: Logger
     let now: @Sendable () -> Date
 
     public init(
         store: Store, vault: Vault, gateways: [String: any PaymentGateway], router: GatewayRouter, logger: Logger,
+        audit: AuditTrail? = nil,
         now: @escaping @Sendable () -> Date = { Date() }, metrics: TillMetrics = TillMetrics()
     ) {
         self.metrics = metrics
         self.store = store
         self.vault = vault
         self.gateways = gateways
+        let audit = audit ?? AuditTrail(log: nil, logger: logger)
+        self.audit = audit
         self.engine = PaymentEngine(
-            store: store, cards: VaultCardSource(vault: vault), gateways: gateways, router: router, now: now, logger: logger)
+            store: store, cards: VaultCardSource(vault: vault), gateways: gateways, router: router, audit: audit, now: now,
+            logger: logger)
         self.idempotency = IdempotencyGuard(store: store, now: now) { bytes in try await vault.requestDigest(bytes) }
         self.logger = logger
         self.now = now
@@ -43,8 +49,11 @@ public final class TillServer: Sendable {
         // Gateways authenticate their webhooks with signatures, not API keys.
         addGatewayWebhookRoutes(to: router.group("v1/gateways"))
         let v1 = router.group("v1")
-            .add(middleware: AuthenticationMiddleware(store: store) { [logger] reason, request in
+            .add(middleware: AuthenticationMiddleware(store: store) { [logger, audit] reason, request in
                 logger.notice("authentication failed", metadata: ["reason": "\(reason)", "path": "\(request.uri.path)"])
+                await audit.record(
+                    actor: "anonymous", action: .authenticationFailure, subject: request.uri.path, result: .denied,
+                    origin: "api", details: ["reason": reason, "method": request.method.rawValue])
             })
         addTokenRoutes(to: v1)
         addPaymentRoutes(to: v1)

@@ -61,7 +61,7 @@ public final class DaemonHarness: Sendable {
                 dataDirectory: directory, port: 0, gateways: gateways, allowInlineSecrets: true,
                 reconcileInterval: reconcileInterval, environment: [:]),
             registry: BuiltInGateways.registry(), logger: logger)
-        let merchant = try await Merchants.create(name: "Test Shop", in: daemon.server.store)
+        let merchant = try await Merchants.create(name: "Test Shop", in: daemon.server.store, audit: daemon.server.audit)
         let http = try HTTPClient()
         let stripeAdmin = SandboxAdmin(baseURL: stripe.baseURL, client: http)
         let paypalAdmin = SandboxAdmin(baseURL: paypal.baseURL, client: http)

@@ -138,13 +138,15 @@ enum SandboxSetup {
     /// Reuses the merchant and keys of an earlier start when its credentials file still
     /// holds live keys; issues new keys for that merchant when they were revoked; creates a
     /// merchant otherwise.
-    static func merchantAccess(in dataDirectory: String, store: Store, logger: Logger) async throws -> Access {
+    static func merchantAccess(
+        in dataDirectory: String, store: Store, audit: AuditTrail, logger: Logger
+    ) async throws -> Access {
         let path = (dataDirectory as NSString).appendingPathComponent(SandboxCredentials.fileName)
         guard let data = FileManager.default.contents(atPath: path),
             let previous = try? JSONDecoder().decode(SandboxCredentials.self, from: data),
             try await store.merchant(id: previous.merchantID) != nil
         else {
-            let created = try await Merchants.create(name: "Sandbox Merchant", in: store)
+            let created = try await Merchants.create(name: "Sandbox Merchant", in: store, audit: audit)
             logger.notice("created the sandbox merchant", metadata: ["merchant": "\(created.merchant.id)"])
             return Access(
                 merchantID: created.merchant.id, secretKey: created.secretKey, publishableKey: created.publishableKey,
@@ -157,11 +159,11 @@ enum SandboxSetup {
             merchantID: previous.merchantID, secretKey: previous.secretKey, publishableKey: previous.publishableKey,
             created: false)
         if try await !live(previous.secretKey) {
-            access.secretKey = try await Merchants.createKey(.secret, merchantID: previous.merchantID, in: store).key
+            access.secretKey = try await Merchants.createKey(.secret, merchantID: previous.merchantID, in: store, audit: audit).key
             logger.notice("issued a new secret key for the sandbox merchant", metadata: ["merchant": "\(previous.merchantID)"])
         }
         if try await !live(previous.publishableKey) {
-            access.publishableKey = try await Merchants.createKey(.publishable, merchantID: previous.merchantID, in: store).key
+            access.publishableKey = try await Merchants.createKey(.publishable, merchantID: previous.merchantID, in: store, audit: audit).key
             logger.notice(
                 "issued a new publishable key for the sandbox merchant", metadata: ["merchant": "\(previous.merchantID)"])
         }

@@ -178,7 +178,8 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await SandboxSetup.registerWebhooks(daemonURL: daemon.baseURL, sandboxes: sandboxes)
             try SandboxSetup.writeReferenceConfiguration(in: dataDirectory)
-            let access = try await SandboxSetup.merchantAccess(in: dataDirectory, store: daemon.server.store, logger: logger)
+            let access = try await SandboxSetup.merchantAccess(
+                in: dataDirectory, store: daemon.server.store, audit: daemon.server.audit, logger: logger)
             let credentials = SandboxCredentials(
                 apiBaseURL: daemon.baseURL, dataDirectory: dataDirectory, merchantID: access.merchantID,
                 secretKey: access.secretKey, publishableKey: access.publishableKey,
