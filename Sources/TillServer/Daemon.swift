@@ -29,12 +29,13 @@ public struct DaemonConfiguration: Sendable {
     public var handlesSignals: Bool
     /// The audit log's origin line in its signed checkpoints.
     public var auditOrigin: String
+    public static let defaultAuditOrigin = "till.local/audit"
 
     public init(
         dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080, gateways: GatewaysConfiguration,
         allowInlineSecrets: Bool = false, reconcileInterval: Duration = .seconds(30),
         environment: [String: String] = ProcessInfo.processInfo.environment, handlesSignals: Bool = false,
-        auditOrigin: String = "till.local/audit"
+        auditOrigin: String = DaemonConfiguration.defaultAuditOrigin
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -83,6 +84,9 @@ public enum Daemon {
         // keys, the first detokenization).
         let auditLog = try await AuditLog.open(
             AuditLog.Configuration(directory: configuration.auditDirectory, origin: configuration.auditOrigin), logger: logger)
+        // Admin commands run while an earlier daemon was down wrote to the log directly;
+        // ones run while it was up but not yet ingested are in the spool.
+        _ = try await AdminAudit.ingest(spool: AdminAudit.spoolPath(configuration.auditDirectory), into: auditLog)
         let audit = AuditTrail(log: auditLog, logger: logger)
         var vaultLogger = logger
         vaultLogger[metadataKey: "component"] = "vault"
@@ -127,7 +131,8 @@ public enum Daemon {
             logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [application] + server.workers(reconcileInterval: configuration.reconcileInterval),
+                services: [application] + server.workers(reconcileInterval: configuration.reconcileInterval)
+                    + [AuditSpoolIngest(log: auditLog, spool: AdminAudit.spoolPath(configuration.auditDirectory), logger: logger)],
                 gracefulShutdownSignals: configuration.handlesSignals ? [.sigterm, .sigint] : [], logger: logger))
         let task = Task {
             defer { portContinuation.finish() }

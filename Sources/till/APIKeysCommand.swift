@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Logging
+import TillAudit
 import TillServer
 import TillStore
 
@@ -32,6 +34,9 @@ struct APIKeysCommand: AsyncParsableCommand {
             guard try await store.merchant(id: merchant) != nil else {
                 throw ServeError("no merchant \(merchant) in \(database.dataDirectory)")
             }
+            try await AdminAudit.record(
+                in: database.dataDirectory, action: .apiKeyCreation, subject: merchant, origin: "cli",
+                details: ["kind": publishable ? "publishable" : "secret"], logger: cliLogger)
             let (record, key) = try await Merchants.createKey(publishable ? .publishable : .secret, merchantID: merchant, in: store)
             print(
                 """
@@ -70,6 +75,8 @@ struct APIKeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try database.openStore()
+            try await AdminAudit.record(
+                in: database.dataDirectory, action: .apiKeyRevocation, subject: keyID, origin: "cli", logger: cliLogger)
             guard let revoked = try await store.revokeAPIKey(id: keyID, at: Date()) else {
                 throw ServeError("no live key \(keyID) in \(database.dataDirectory)")
             }

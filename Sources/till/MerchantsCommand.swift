@@ -1,9 +1,18 @@
 import ArgumentParser
 import Foundation
+import Logging
+import TillAudit
 import TillServer
 import TillStore
 
 /// Options shared by the commands that open the daemon's database directly.
+/// Logging for one-shot admin commands: warnings and worse, to standard error.
+let cliLogger: Logger = {
+    var logger = Logger(label: "till.cli")
+    logger.logLevel = .warning
+    return logger
+}()
+
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("data"), help: "The data directory holding till.sqlite.")
     var dataDirectory = "./till-data"
@@ -47,7 +56,11 @@ struct MerchantsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try database.openStore()
-            let created = try await Merchants.create(name: name.trimmingCharacters(in: .whitespacesAndNewlines), in: store)
+            let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await AdminAudit.record(
+                in: database.dataDirectory, action: .adminCommand, subject: "merchants create", origin: "cli",
+                details: ["name": trimmed], logger: cliLogger)
+            let created = try await Merchants.create(name: trimmed, in: store)
             print(
                 """
                 merchant          \(created.merchant.id)

@@ -243,6 +243,21 @@ struct CLITests {
             let unknown = try await till(["api-keys", "create", "--merchant", "mer_nobody", "--data", data])
             #expect(unknown.status != 0)
             #expect(unknown.error.contains("mer_nobody"))
+
+            // The daemon holds the audit log, so the commands spooled their entries; it moves
+            // them into the log within a second or so.
+            let log = data + "/audit/audit.jsonl"
+            let deadline = ContinuousClock.now + .seconds(20)
+            var text = ""
+            while ContinuousClock.now < deadline {
+                text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                if text.contains("api_key.revoke") && text.contains("merchants create") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(text.contains("\"api_key.revoke\""), "the revocation is in the audit log")
+            #expect(text.contains("\"api_key.create\""))
+            #expect(text.contains("merchants create"))
+            #expect(text.contains(keyID))
         }
     }
 
