@@ -177,3 +177,33 @@ struct AuditSpoolIngest: Service {
         _ = try? await AdminAudit.ingest(spool: spool, into: log)
     }
 }
+
+/// The vault's audit hook for `till keys …`: key operations go to the audit log like any
+/// admin command (directly, or through the spool while a daemon holds the log).
+public struct AdminVaultSink: VaultAuditSink {
+    let dataDirectory: String
+    let logger: Logger
+
+    public init(dataDirectory: String, logger: Logger) {
+        self.dataDirectory = dataDirectory
+        self.logger = logger
+    }
+
+    public func record(_ event: VaultAuditEvent) async throws {
+        let (action, subject, details): (AuditAction, String, [String: String])
+        switch event.kind {
+        case .detokenized(let token, _, let purpose, let outcome):
+            (action, subject, details) = (.detokenization, token, ["purpose": purpose.rawValue, "outcome": outcome.rawValue])
+        case .dataKeyCreated(let keyID):
+            (action, subject, details) = (.keyCreation, keyID, ["purpose": "data"])
+        case .fingerprintKeyCreated(let keyID):
+            (action, subject, details) = (.keyCreation, keyID, ["purpose": "fingerprint"])
+        case .dataKeyRotated(let from, let to, let reason):
+            (action, subject, details) = (.keyRotation, to, from.map { ["from": $0, "reason": reason.rawValue] } ?? ["reason": reason.rawValue])
+        case .dataKeyRetired(let keyID):
+            (action, subject, details) = (.keyRetirement, keyID, [:])
+        }
+        try await AdminAudit.record(
+            in: dataDirectory, action: action, subject: subject, origin: "cli", details: details, logger: logger)
+    }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TillServer
 import TillVault
 
 /// `till keys`: the vault's key-encryption key, data keys and fingerprint key.
@@ -31,7 +32,8 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             try ProcessHardening.disableCoreDumps()
             let report = try await VaultKeyAdministration.initialize(
-                dataDirectory: options.dataDirectory, logger: Logger(label: "till.keys"))
+                dataDirectory: options.dataDirectory,
+                audit: AdminVaultSink(dataDirectory: options.dataDirectory, logger: cliLogger), logger: Logger(label: "till.keys"))
             print(
                 """
                 key-encryption key  \(report.keyEncryptionKeyOrigin)\(report.createdKeyFile ? " (created)" : "")
@@ -57,7 +59,8 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             try ProcessHardening.disableCoreDumps()
             let report = try await VaultKeyAdministration.rotate(
-                dataDirectory: options.dataDirectory, batchSize: batchSize, logger: Logger(label: "till.keys"))
+                dataDirectory: options.dataDirectory, batchSize: batchSize,
+                audit: AdminVaultSink(dataDirectory: options.dataDirectory, logger: cliLogger), logger: Logger(label: "till.keys"))
             var lines = [
                 "new data key        \(report.newDataKeyID)",
                 "re-encrypted        \(report.reencryption.reencrypted) card(s)",
@@ -82,7 +85,7 @@ struct KeysCommand: AsyncParsableCommand {
             try ProcessHardening.disableCoreDumps()
             let kek = try KeyEncryptionKey.resolve(keyFile: VaultKeyAdministration.keyFilePath(in: options.dataDirectory))
             let vault = try VaultKeyAdministration.openVault(
-                dataDirectory: options.dataDirectory, kek: kek, audit: DiscardingVaultAuditSink(),
+                dataDirectory: options.dataDirectory, kek: kek,
                 logger: Logger(label: "till.keys"))
             try await vault.checkKeyEncryptionKey()
             print("key-encryption key  \(kek.identifier) from \(kek.origin)")
