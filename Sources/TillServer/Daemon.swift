@@ -194,7 +194,8 @@ public final class RunningDaemon: Sendable {
 extension TillServer {
     /// The services that run beside the HTTP server.
     func workers(reconcileInterval: Duration) -> [any Service] {
-        [CVCSweeper(vault: vault), VaultMaintenance(vault: vault, logger: logger)] + outboxWorkers()
+        [CVCSweeper(vault: vault), VaultMaintenance(vault: vault, logger: logger), IdempotencyJanitor(store: store, logger: logger)]
+            + outboxWorkers()
             + reconciliationWorkers(interval: reconcileInterval)
     }
 }
@@ -230,6 +231,28 @@ struct VaultMaintenance: Service {
                     if !retired.isEmpty { logger.notice("retired vault keys", metadata: ["keys": "\(retired)"]) }
                 } catch {
                     logger.error("vault maintenance failed; will retry", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}
+
+/// Forgets idempotency records past their 24 hours, so the table holds a day of keys, not
+/// every key ever used. (An expired key is also replaced when it is used again.)
+struct IdempotencyJanitor: Service {
+    let store: Store
+    let logger: Logger
+    var interval: Duration = .seconds(3600)
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let removed = try await store.purgeIdempotency(before: Date().addingTimeInterval(-IdempotencyGuard.retention))
+                    if removed > 0 { logger.info("forgot expired idempotency keys", metadata: ["count": "\(removed)"]) }
+                } catch {
+                    logger.error("could not purge idempotency keys; will retry", metadata: ["error": "\(error)"])
                 }
                 try? await Task.sleep(for: interval)
             }

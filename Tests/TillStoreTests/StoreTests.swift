@@ -133,4 +133,16 @@ struct StoreTests {
         #expect(rows.first?.1.count == 1)
         #expect(try await store.outboxDepth() == 0)
     }
+
+    @Test("purging forgets only keys older than the cut-off")
+    func purgeIdempotency() async throws {
+        let (store, directory) = try openStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let day: TimeInterval = 86_400
+        _ = try await store.beginIdempotency(merchantID: "m", key: "old", requestHash: "h", now: t0, retention: day)
+        _ = try await store.beginIdempotency(merchantID: "m", key: "new", requestHash: "h", now: t0.addingTimeInterval(day), retention: day)
+        #expect(try await store.purgeIdempotency(before: t0.addingTimeInterval(1)) == 1)
+        #expect(try await store.beginIdempotency(merchantID: "m", key: "new", requestHash: "h", now: t0.addingTimeInterval(day), retention: day) == .inFlight)
+        #expect(try await store.beginIdempotency(merchantID: "m", key: "old", requestHash: "x", now: t0.addingTimeInterval(day), retention: day) == .proceed)
+    }
 }
