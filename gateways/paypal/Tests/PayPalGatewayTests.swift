@@ -254,9 +254,11 @@ struct PayPalGatewayTests {
     }
 
     @Test func timeoutAfterSendingIsUnknown() async throws {
-        let harness = try await Harness.start(requestTimeoutMilliseconds: 500)
+        let harness = try await Harness.start(requestTimeoutMilliseconds: 2_000)
         defer { Task { await harness.stop() } }
-        try await harness.fault(#"{"kind": "latency", "latency_ms": 2000, "path": "/v2/checkout/orders", "count": 1}"#)
+        // A first call fetches the OAuth token, so the timeout below hits the order itself.
+        _ = await harness.gateway.authorize(Harness.authorizeRequest())
+        try await harness.fault(#"{"kind": "latency", "latency_ms": 6000, "path": "/v2/checkout/orders", "count": 1}"#)
         let outcome = await harness.gateway.authorize(Harness.authorizeRequest())
         #expect(outcome.isUnknown, "\(outcome)")
         #expect(!outcome.allowsFailover)
