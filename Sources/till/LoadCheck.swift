@@ -45,46 +45,8 @@ enum LoadCheck {
         return payments
     }
 
-    /// What moved for one payment; the same rule as TillTesting's `PaymentTotals`, which the
-    /// executable does not link.
-    struct Totals: Equatable, CustomStringConvertible {
-        var authorized: Int64 = 0
-        var captured: Int64 = 0
-        var refunded: Int64 = 0
-        /// More than one authorization at the gateway is a double charge.
-        var authorizations = 0
-
-        init() {}
-
-        init(payment: [String: Any]) {
-            authorized = Int64(payment["amount_authorized"] as? Int ?? -1)
-            captured = Int64(payment["amount_captured"] as? Int ?? -1)
-            refunded = Int64(payment["amount_refunded"] as? Int ?? -1)
-            authorizations = authorized > 0 ? 1 : 0
-        }
-
-        static func byPayment(_ ledger: [LedgerEntry]) -> [String: Totals] {
-            var byPayment: [String: Totals] = [:]
-            for entry in ledger {
-                var totals = byPayment[entry.payment, default: Totals()]
-                switch entry.kind {
-                case .authorization:
-                    totals.authorized += entry.amount
-                    totals.authorizations += 1
-                case .capture: totals.captured += entry.amount
-                case .refund: totals.refunded += entry.amount
-                case .refundFailure: totals.refunded -= entry.amount
-                default: break
-                }
-                byPayment[entry.payment] = totals
-            }
-            return byPayment
-        }
-
-        var description: String {
-            "authorized \(authorized) (\(authorizations)x), captured \(captured), refunded \(refunded)"
-        }
-    }
+    /// What moved for one payment, by Till's records or a sandbox's ledger.
+    typealias Totals = PaymentTotals
 
     /// How Till's payments compare with the gateways' ledgers.
     struct Agreement: Codable, Sendable {

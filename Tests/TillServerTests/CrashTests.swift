@@ -1,4 +1,5 @@
 import Foundation
+import SandboxSupport
 import Synchronization
 import TillHTTP
 import TillTesting

@@ -1,6 +1,5 @@
-import SandboxSupport
-
-/// What moved for one payment, for comparing Till's records with a gateway's ledger.
+/// What moved for one payment, for comparing Till's records with a sandbox's ledger (the
+/// fault, crash and load tests, and `till load`).
 public struct PaymentTotals: Equatable, Sendable, CustomStringConvertible {
     public var authorized: Int64 = 0
     public var captured: Int64 = 0
