@@ -8,6 +8,7 @@ import TillAudit
 import TillCrypto
 import TillHTTP
 import TillServer
+import TillStore
 import TillVault
 
 #if canImport(Glibc)
@@ -208,7 +209,7 @@ struct BenchCommand: AsyncParsableCommand {
         let model = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }
             .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown CPU"
-        return "\(ProcessInfo.processInfo.activeProcessorCount) cores (\(model ?? "unknown CPU")), Linux \(release)"
+        return "\(ProcessInfo.processInfo.activeProcessorCount) cores (\(model)), Linux \(release)"
     }
 
     /// 1,000 connections need more than the common soft limit of 1,024 descriptors once the
