@@ -13,7 +13,7 @@ struct TillCommand: AsyncParsableCommand {
         version: Till.version,
         subcommands: [
             ServeCommand.self, SandboxCommand.self, MerchantsCommand.self, APIKeysCommand.self, KeysCommand.self,
-            AuditCommand.self, LoadCommand.self,
+            AuditCommand.self, LoadCommand.self, BenchCommand.self,
         ]
     )
 }
