@@ -85,7 +85,18 @@ struct TLSTests {
     )
     func verification() async throws {
         let openssl = try #require(OpenSSLServer.opensslPath)
-        let server = try await OpenSSLServer.start(openssl: openssl)
+        // The port was free when chosen, but parallel tests bind ports too: if another
+        // listener took it first, s_server exits, and a new port is tried.
+        var started: OpenSSLServer?
+        for _ in 0..<5 where started == nil {
+            let server = try await OpenSSLServer.start(openssl: openssl)
+            if try await Self.listens(server) {
+                started = server
+            } else {
+                await server.stop()
+            }
+        }
+        let server = try #require(started, "openssl s_server did not start")
         do {
             try await check(server)
         } catch {
@@ -95,21 +106,23 @@ struct TLSTests {
         await server.stop()
     }
 
-    private func check(_ server: OpenSSLServer) async throws {
-
-        // Wait until s_server listens; an unverified client only serves as a probe here.
+    /// Waits until s_server answers; an unverified client only serves as a probe here.
+    private static func listens(_ server: OpenSSLServer) async throws -> Bool {
         let probe = try HTTPClient(configuration: .init(tls: .init(verifyPeer: false, verifyHost: false)))
-        var listening = false
-        for _ in 0..<300 where !listening {
-            do {
-                let response = try await bounded { try await probe.execute(HTTPRequest(url: server.url), timeout: .seconds(5)) }
-                listening = response.status == 200
-            } catch {
-                try await Task.sleep(for: .milliseconds(50))
+        defer { Task { await probe.shutdown() } }
+        for _ in 0..<200 {
+            guard server.process.isRunning else { return false }
+            if let response = try? await bounded({ try await probe.execute(HTTPRequest(url: server.url), timeout: .seconds(5)) }),
+                response.status == 200
+            {
+                return true
             }
+            try await Task.sleep(for: .milliseconds(50))
         }
-        await probe.shutdown()
-        try #require(listening, "openssl s_server did not start")
+        return false
+    }
+
+    private func check(_ server: OpenSSLServer) async throws {
 
         let strict = try HTTPClient()
         let error = try await failure(strict, HTTPRequest(method: .POST, url: server.url, body: [1]))
