@@ -298,5 +298,20 @@ let package = Package(
             dependencies: ["TillAudit", "TillCore", "TillCrypto"],
             swiftSettings: swiftSettings
         ),
+
+        // MARK: Fuzzing
+        // libFuzzer targets, one per parser of outside input (Tests/Fuzz/README.md). Built
+        // with `--sanitize=fuzzer -Xswiftc -DTILL_FUZZING` by .ci/fuzz; a plain build makes
+        // them replayers of saved inputs.
+        .target(name: "FuzzSupport", path: "Tests/Fuzz/FuzzSupport", swiftSettings: swiftSettings),
+        fuzzTarget("FuzzMoney", ["TillCore"]),
     ]
 )
+
+/// A fuzz target under `Tests/Fuzz/<name>`.
+func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .executableTarget(
+        name: name, dependencies: ["FuzzSupport"] + dependencies, path: "Tests/Fuzz/\(name)",
+        swiftSettings: swiftSettings)
+}
+
