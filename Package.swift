@@ -300,11 +300,23 @@ let package = Package(
         ),
 
         // MARK: Fuzzing
-        // libFuzzer targets, one per parser of outside input (Tests/Fuzz/README.md). Built
+        // libFuzzer targets, one per parser of outside input. Built
         // with `--sanitize=fuzzer -Xswiftc -DTILL_FUZZING` by .ci/fuzz; a plain build makes
         // them replayers of saved inputs.
         .target(name: "FuzzSupport", path: "Tests/Fuzz/FuzzSupport", swiftSettings: swiftSettings),
         fuzzTarget("FuzzMoney", ["TillCore"]),
+        fuzzTarget("FuzzCardNumber", ["TillCore"]),
+        fuzzTarget("FuzzAuditLine", ["TillAudit"]),
+        fuzzTarget("FuzzCheckpoint", ["TillAudit"]),
+        fuzzTarget(
+            "FuzzWebhooks",
+            [
+                "StripeGateway", "PayPalGateway", "TillGateway", "TillCrypto", "TillHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        fuzzTarget("FuzzStripeForm", ["StripeSandbox"]),
+        fuzzTarget("FuzzPayPalJSON", ["PayPalSandbox"]),
+        fuzzTarget("FuzzRequestBody", ["TillServer"]),
     ]
 )
 
