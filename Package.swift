@@ -298,5 +298,32 @@ let package = Package(
             dependencies: ["TillAudit", "TillCore", "TillCrypto"],
             swiftSettings: swiftSettings
         ),
+
+        // MARK: Fuzzing
+        // libFuzzer targets, one per parser of outside input. Built
+        // with `--sanitize=fuzzer -Xswiftc -DTILL_FUZZING` by .ci/fuzz; a plain build makes
+        // them replayers of saved inputs.
+        .target(name: "FuzzSupport", path: "Tests/Fuzz/FuzzSupport", swiftSettings: swiftSettings),
+        fuzzTarget("FuzzMoney", ["TillCore"]),
+        fuzzTarget("FuzzCardNumber", ["TillCore"]),
+        fuzzTarget("FuzzAuditLine", ["TillAudit"]),
+        fuzzTarget("FuzzCheckpoint", ["TillAudit"]),
+        fuzzTarget(
+            "FuzzWebhooks",
+            [
+                "StripeGateway", "PayPalGateway", "TillGateway", "TillCrypto", "TillHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        fuzzTarget("FuzzStripeForm", ["StripeSandbox"]),
+        fuzzTarget("FuzzPayPalJSON", ["PayPalSandbox"]),
+        fuzzTarget("FuzzRequestBody", ["TillServer"]),
     ]
 )
+
+/// A fuzz target under `Tests/Fuzz/<name>`.
+func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .executableTarget(
+        name: name, dependencies: ["FuzzSupport"] + dependencies, path: "Tests/Fuzz/\(name)",
+        swiftSettings: swiftSettings)
+}
+
