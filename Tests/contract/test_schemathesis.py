@@ -15,7 +15,6 @@ import pathlib
 import subprocess
 import tempfile
 import time
-import warnings
 import urllib.request
 
 import pytest
@@ -32,13 +31,6 @@ from schemathesis.specs.openapi.checks import (
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "50"))
-# Findings reported to the document's owner and not yet fixed there: an operation and the
-# texts its one failure must show. Anything else, or more, fails the test.
-KNOWN = [
-    # `GET /v1/disputes?payment=<unknown id>` answers 404 resource_missing, which the
-    # document does not declare for that operation.
-    ("GET /v1/disputes", ("found 1 distinct failure", "Undocumented status code", "Received: 404")),
-]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -98,11 +90,6 @@ def test_api_matches_its_document(daemon):
                 # An operation without parameters or body has no invalid request to make.
                 continue
             except (Exception, BaseExceptionGroup) as error:  # every finding is collected and reported
-                name = f"{operation.method.upper()} {operation.path}"
-                message = str(error)
-                if any(name == known and all(text in message for text in texts) for known, texts in KNOWN):
-                    warnings.warn(f"known finding, not yet fixed: {name} ({mode}): {message}", stacklevel=1)
-                else:
-                    failures.append(f"{name} ({mode}): {message}")
+                failures.append(f"{operation.method.upper()} {operation.path} ({mode}): {error}")
     assert operations > 0, "the document has no operations"
     assert not failures, "\n\n".join(failures)
