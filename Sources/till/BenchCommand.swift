@@ -149,7 +149,7 @@ struct BenchCommand: AsyncParsableCommand {
         let tokenize = await BenchLoad.run(clients: clients, duration: duration) { _, _ in
             do {
                 _ = try await vault.tokenize(
-                    CardInput(number: "4242424242424242", expMonth: 12, expYear: 2034, holderName: "Bench Buyer"),
+                    CardInput(number: TestCards.approved.number, expMonth: 12, expYear: 2034, holderName: "Bench Buyer"),
                     merchant: merchant)
                 return nil
             } catch {
@@ -157,7 +157,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         let token = try await vault.tokenize(
-            CardInput(number: "4242424242424242", expMonth: 12, expYear: 2034), merchant: merchant
+            CardInput(number: TestCards.approved.number, expMonth: 12, expYear: 2034), merchant: merchant
         ).id
         let detokenize = await BenchLoad.run(clients: clients, duration: duration) { _, _ in
             do {
@@ -168,7 +168,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         let key = try SymmetricKey.generate()
-        let number = Array("4242424242424242".utf8)
+        let number = Array(TestCards.approved.number.utf8)
         // A token id and a key id, as the vault binds them.
         let aad = Array("tok_0123456789abcdef0123456789abcdef|dk_0123456789abcdef".utf8)
         let budget = Double(BenchLoad.nanoseconds(duration)) / 1e9
@@ -244,7 +244,7 @@ struct BenchTargets: Sendable {
     private static let json = "application/json"
 
     func tokenize() async throws -> String {
-        let body = #"{"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "name": "Bench Buyer"}}"#
+        let body = #"{"card": {"number": "\#(TestCards.approved.number)", "exp_month": 12, "exp_year": 2034, "name": "Bench Buyer"}}"#
         switch await http.post(till + "/v1/tokens", body: body, contentType: Self.json, bearer: publishableKey, idempotencyKey: nil) {
         case .success(let answer):
             guard let id = BenchHTTP.id(in: answer) else { throw BenchFailure("tokenizing answered without an id") }
@@ -267,7 +267,7 @@ struct BenchTargets: Sendable {
     func direct(_ operation: BenchOperation, key: String) async -> String? {
         let body =
             "amount=1999&currency=usd&confirm=true&capture_method=manual&payment_method_types%5B0%5D=card"
-            + "&payment_method_data%5Btype%5D=card&payment_method_data%5Bcard%5D%5Bnumber%5D=4242424242424242"
+            + "&payment_method_data%5Btype%5D=card&payment_method_data%5Bcard%5D%5Bnumber%5D=\(TestCards.approved.number)"
             + "&payment_method_data%5Bcard%5D%5Bexp_month%5D=12&payment_method_data%5Bcard%5D%5Bexp_year%5D=2034"
             + "&payment_method_data%5Bbilling_details%5D%5Bname%5D=Bench+Buyer"
         let authorized = await http.post(

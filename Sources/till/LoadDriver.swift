@@ -1,4 +1,5 @@
 import Foundation
+import SandboxSupport
 import Synchronization
 import TillHTTP
 
@@ -97,9 +98,9 @@ struct LoadDriver: Sendable {
 
         var card: String {
             switch self {
-            case .dispute: "4000000000000259"
-            case .decline: "4000000000000002"
-            default: "4242424242424242"
+            case .dispute: TestCards.number(for: .disputeFraudulent)
+            case .decline: TestCards.number(for: .declineGeneric)
+            default: TestCards.approved.number
             }
         }
 

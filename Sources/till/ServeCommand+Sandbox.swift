@@ -1,4 +1,5 @@
 import Foundation
+import SandboxSupport
 import Logging
 import TillHTTP
 import TillServer
@@ -263,7 +264,7 @@ enum SandboxSetup {
         Try:
           curl -s \(credentials.apiBaseURL)/v1/tokens -H 'Authorization: Bearer \(credentials.publishableKey)' \\
             -H 'Content-Type: application/json' \\
-            -d '{"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}}'
+            -d '{"card": {"number": "\(TestCards.approved.number)", "exp_month": 12, "exp_year": 2034, "cvc": "123"}}'
 
         Press Ctrl-C to stop.
 

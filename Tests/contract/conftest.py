@@ -12,8 +12,10 @@ import pathlib
 import re
 import socket
 import subprocess
+import tempfile
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -134,3 +136,31 @@ def sandbox(webhook_inbox):
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="module")
+def daemon():
+    """Runs `till serve --sandbox` in a fresh data directory; yields its credentials file."""
+    binary = os.environ.get("TILL_BIN", str(ROOT / ".build" / "debug" / "till"))
+    data = tempfile.mkdtemp(prefix="till-contract-")
+    process = subprocess.Popen(
+        [binary, "serve", "--sandbox", "--data", data, "--port", "0", "--log-level", "error"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    credentials = pathlib.Path(data) / "sandbox-credentials.json"
+    deadline = time.monotonic() + 60
+    info = None
+    while time.monotonic() < deadline and info is None:
+        if credentials.exists():
+            try:
+                info = json.loads(credentials.read_text())
+                urllib.request.urlopen(info["api_base_url"] + "/healthz", timeout=5)
+            except (ValueError, OSError):
+                info = None
+        time.sleep(0.1)
+    if info is None:
+        process.kill()
+        raise RuntimeError("till serve --sandbox did not start")
+    yield info
+    process.terminate()
+    process.wait(timeout=30)

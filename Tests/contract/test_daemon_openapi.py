@@ -6,10 +6,6 @@ that route and status (JSON Schema 2020-12, as OpenAPI 3.1 uses).
 """
 
 import json
-import os
-import pathlib
-import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -18,35 +14,6 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def daemon():
-    binary = os.environ.get("TILL_BIN", str(ROOT / ".build" / "debug" / "till"))
-    data = tempfile.mkdtemp(prefix="till-openapi-")
-    process = subprocess.Popen(
-        [binary, "serve", "--sandbox", "--data", data, "--port", "0", "--log-level", "error"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    credentials = pathlib.Path(data) / "sandbox-credentials.json"
-    deadline = time.monotonic() + 60
-    info = None
-    while time.monotonic() < deadline and info is None:
-        if credentials.exists():
-            try:
-                info = json.loads(credentials.read_text())
-                urllib.request.urlopen(info["api_base_url"] + "/healthz", timeout=5)
-            except (ValueError, OSError):
-                info = None
-        time.sleep(0.1)
-    if info is None:
-        process.kill()
-        raise RuntimeError("till serve --sandbox did not start")
-    yield info
-    process.terminate()
-    process.wait(timeout=30)
 
 
 class Checker:

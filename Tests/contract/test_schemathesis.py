@@ -9,17 +9,12 @@ Bounded: SCHEMATHESIS_EXAMPLES valid and as many invalid examples per operation 
 50), no shrinking, no example database: about 15 s against a debug build on 2 cores.
 """
 
-import json
 import os
-import pathlib
-import subprocess
-import tempfile
-import time
-import urllib.request
+import re
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
@@ -29,36 +24,18 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "50"))
+TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def is_valid_header(name, value):
+    text = str(value)
+    if not TOKEN.match(str(name)) or any(ord(c) < 0x20 and c != "\t" or ord(c) == 0x7F for c in text):
+        return False
+    return str(name).lower() != "content-length" or text.isdigit()
+
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-
-
-@pytest.fixture(scope="module")
-def daemon():
-    binary = os.environ.get("TILL_BIN", str(ROOT / ".build" / "debug" / "till"))
-    data = tempfile.mkdtemp(prefix="till-schemathesis-")
-    process = subprocess.Popen(
-        [binary, "serve", "--sandbox", "--data", data, "--port", "0", "--log-level", "error"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    credentials = pathlib.Path(data) / "sandbox-credentials.json"
-    deadline = time.monotonic() + 60
-    info = None
-    while time.monotonic() < deadline and info is None:
-        if credentials.exists():
-            try:
-                info = json.loads(credentials.read_text())
-                urllib.request.urlopen(info["api_base_url"] + "/healthz", timeout=5)
-            except (ValueError, OSError):
-                info = None
-        time.sleep(0.1)
-    if info is None:
-        process.kill()
-        raise RuntimeError("till serve --sandbox did not start")
-    yield info
-    process.terminate()
-    process.wait(timeout=30)
 
 
 def test_api_matches_its_document(daemon):
@@ -82,6 +59,11 @@ def test_api_matches_its_document(daemon):
                 suppress_health_check=list(HealthCheck),
             )
             def run(case):
+                # A request that is not valid HTTP (a header name outside RFC 9110's token
+                # characters, a control character in a value, a non-numeric Content-Length)
+                # is refused by the HTTP layer before it reaches the API the document
+                # describes; it says nothing about the API, so it is not sent.
+                assume(all(is_valid_header(name, value) for name, value in (case.headers or {}).items()))
                 case.call_and_validate(base_url=daemon["api_base_url"], headers=headers, checks=CHECKS, timeout=30)
 
             try:

@@ -135,6 +135,14 @@ public enum TestCards {
             stripePaymentMethod: "pm_card_refundFail"),
     ]
 
+    /// The card every sandbox approves (Visa 4242…): what benchmarks and examples use.
+    public static let approved = all[0]
+
+    /// The first card in the table with `behavior` (every behavior has one).
+    public static func number(for behavior: CardBehavior) -> String {
+        all.first { $0.behavior == behavior }?.number ?? approved.number
+    }
+
     private static let byNumber = Dictionary(uniqueKeysWithValues: all.map { ($0.number, $0) })
     private static let byPaymentMethod = Dictionary(
         uniqueKeysWithValues: all.map { ($0.stripePaymentMethod, $0) })
