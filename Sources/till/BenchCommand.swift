@@ -15,6 +15,22 @@ import TillVault
 import Glibc
 #endif
 
+/// The parts of `till bench` that `--only` can pick.
+enum BenchSection: String, CaseIterable, Sendable {
+    case payments, sandbox, vault, audit, memory
+
+    static func parseList(_ text: String) throws -> Set<BenchSection> {
+        Set(try text.split(separator: ",").map { part in
+            let name = part.trimmingCharacters(in: .whitespaces)
+            guard let section = BenchSection(rawValue: name) else {
+                throw ValidationError(
+                    "unknown section \(name); choose from \(allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return section
+        })
+    }
+}
+
 enum BenchOperation: String, CaseIterable, Sendable {
     case authorize
     case authorizeCapture = "authorize+capture"
@@ -40,9 +56,18 @@ struct BenchCommand: AsyncParsableCommand {
     var quick = false
     @Option(help: "Seconds per load run (default 3, or 0.3 with --quick).") var seconds: Double?
     @Option(help: "Where the benchmark's data goes (default: a fresh temporary directory).") var dir: String?
+    @Option(
+        help: "Run only these sections, comma-separated: \(BenchSection.allCases.map(\.rawValue).joined(separator: ", ")) (default: all).",
+        transform: BenchSection.parseList)
+    var only: Set<BenchSection> = Set(BenchSection.allCases)
+    @Option(help: "Concurrency levels for the payment runs, comma-separated (default 1,16,64,256).", transform: Self.parseLevels)
+    var clients: [Int] = [1, 16, 64, 256]
 
     func validate() throws {
         if let seconds, !(seconds > 0 && seconds <= 600) { throw ValidationError("--seconds must be in (0, 600]") }
+        if clients.isEmpty || clients.contains(where: { !(1...4096).contains($0) }) {
+            throw ValidationError("--clients takes levels from 1 to 4096")
+        }
     }
 
     func run() async throws {
@@ -51,7 +76,7 @@ struct BenchCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { if dir == nil { try? FileManager.default.removeItem(atPath: directory) } }
         let perRun = Duration.milliseconds(Int64((seconds ?? (quick ? 0.3 : 3)) * 1000))
-        let levels = [1, 16, 64, 256]
+        let levels = clients
         var logger = Logger(label: "till.bench")
         logger.logLevel = .critical
         raiseOpenFileLimit()
@@ -78,7 +103,7 @@ struct BenchCommand: AsyncParsableCommand {
             let token = try await target.tokenize()
 
             var comparisons: [BenchReport.Comparison] = []
-            for operation in BenchOperation.allCases {
+            for operation in BenchOperation.allCases where only.contains(.payments) {
                 for clients in levels {
                     progress("\(operation.rawValue) @\(clients): direct")
                     let direct = await BenchLoad.run(clients: clients, duration: perRun) { client, iteration in
@@ -94,22 +119,29 @@ struct BenchCommand: AsyncParsableCommand {
             }
 
             var creations: [BenchLatency] = []
-            for clients in [16, 64] {
+            for clients in [16, 64] where only.contains(.sandbox) {
                 progress("sandbox PaymentIntent creations @\(clients)")
                 creations.append(
                     await BenchLoad.run(clients: clients, duration: perRun) { _, _ in await target.createIntent() })
             }
 
-            progress("vault")
-            let vault = try await Self.vault(daemon.server.vault, merchant: merchant.merchant.id, duration: perRun)
-
-            progress("audit log")
-            let audit = try await AuditBenchmark.run(
-                directory: directory + "/audit", appends: quick ? 2_000 : 50_000, concurrency: 64, logger: logger)
-
-            progress("daemon memory at 1000 connections (till serve --sandbox as a child)")
-            let memory = try await BenchMemory.measure(
-                executable: Self.ownExecutable(), connections: 1000, directory: directory + "/serve")
+            var vault: BenchReport.Vault?
+            if only.contains(.vault) {
+                progress("vault")
+                vault = try await Self.vault(daemon.server.vault, merchant: merchant.merchant.id, duration: perRun)
+            }
+            var audit: AuditBenchmark.Result?
+            if only.contains(.audit) {
+                progress("audit log")
+                audit = try await AuditBenchmark.run(
+                    directory: directory + "/audit", appends: quick ? 2_000 : 50_000, concurrency: 64, logger: logger)
+            }
+            var memory: BenchMemory?
+            if only.contains(.memory) {
+                progress("daemon memory at 1000 connections (till serve --sandbox as a child)")
+                memory = try await BenchMemory.measure(
+                    executable: Self.ownExecutable(), connections: 1000, directory: directory + "/serve")
+            }
 
             var built = BenchReport(
                 command: (["till"] + CommandLine.arguments.dropFirst()).joined(separator: " "), machine: Self.machine(),
@@ -130,6 +162,15 @@ struct BenchCommand: AsyncParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             encoder.keyEncodingStrategy = .convertToSnakeCase
             try (try encoder.encode(report) + Data("\n".utf8)).write(to: URL(fileURLWithPath: json))
+        }
+    }
+
+    private static func parseLevels(_ text: String) throws -> [Int] {
+        try text.split(separator: ",").map { part in
+            guard let level = Int(part.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--clients takes comma-separated whole numbers, not \(part)")
+            }
+            return level
         }
     }
 

@@ -36,9 +36,10 @@ struct BenchReport: Sendable, Codable {
     var quick: Bool
     var secondsPerRun: Double
     var comparisons: [Comparison]
-    var vault: Vault
-    var audit: AuditBenchmark.Result
-    var memory: BenchMemory
+    /// Each section is absent when `--only` left it out.
+    var vault: Vault?
+    var audit: AuditBenchmark.Result?
+    var memory: BenchMemory?
     /// PaymentIntent creations (no confirm) straight to the Stripe-like sandbox.
     var sandboxCreations: [BenchLatency]
     var targets: [Target] = []
@@ -70,22 +71,29 @@ struct BenchReport: Sendable, Codable {
                         target: "< 25 ms", met: row.till.p999Milliseconds < 25))
             }
         }
-        targets.append(
-            Target(
-                name: "vault tokenize/s", measured: fixed(vault.tokenize.operationsPerSecond, 0), target: ">= 20000",
-                met: vault.tokenize.operationsPerSecond >= 20_000))
-        targets.append(
-            Target(
-                name: "audit durable appends/s", measured: fixed(audit.appendsPerSecond, 0), target: ">= 20000",
-                met: audit.appendsPerSecond >= 20_000))
-        targets.append(
-            Target(
-                name: "audit verify / raw SHA-256", measured: fixed(audit.verifyToSHA256Ratio, 2), target: ">= 0.50",
-                met: audit.verifyToSHA256Ratio >= 0.5))
-        targets.append(
-            Target(
-                name: "daemon peak memory @\(memory.connections) connections", measured: fixed(memory.peakMegabytes, 1) + " MB",
-                target: "< 150 MB", met: memory.peakMegabytes < 150 && memory.connectionsAnswered == memory.connections))
+        if let vault {
+            targets.append(
+                Target(
+                    name: "vault tokenize/s", measured: fixed(vault.tokenize.operationsPerSecond, 0), target: ">= 20000",
+                    met: vault.tokenize.operationsPerSecond >= 20_000))
+        }
+        if let audit {
+            targets.append(
+                Target(
+                    name: "audit durable appends/s", measured: fixed(audit.appendsPerSecond, 0), target: ">= 20000",
+                    met: audit.appendsPerSecond >= 20_000))
+            targets.append(
+                Target(
+                    name: "audit verify / raw SHA-256", measured: fixed(audit.verifyToSHA256Ratio, 2), target: ">= 0.50",
+                    met: audit.verifyToSHA256Ratio >= 0.5))
+        }
+        if let memory {
+            targets.append(
+                Target(
+                    name: "daemon peak memory @\(memory.connections) connections",
+                    measured: fixed(memory.peakMegabytes, 1) + " MB", target: "< 150 MB",
+                    met: memory.peakMegabytes < 150 && memory.connectionsAnswered == memory.connections))
+        }
         for run in sandboxCreations {
             targets.append(
                 Target(
@@ -109,18 +117,24 @@ struct BenchReport: Sendable, Codable {
         lines.append("")
         lines.append("| figure | value | baseline (same run) | ratio |")
         lines.append("|---|---:|---|---:|")
-        lines.append(
-            "| vault tokenize/s (\(vault.clients) tasks, durable SQLite) | \(fixed(vault.tokenize.operationsPerSecond, 0)) | raw AES-256-GCM seal/s, 1 thread: \(fixed(vault.rawSealsPerSecond, 0)) | \(fixed(ratio(vault.tokenize.operationsPerSecond, vault.rawSealsPerSecond), 4)) |")
-        lines.append(
-            "| vault detokenize/s (\(vault.clients) tasks, each audited) | \(fixed(vault.detokenize.operationsPerSecond, 0)) | raw AES-256-GCM open/s, 1 thread: \(fixed(vault.rawOpensPerSecond, 0)) | \(fixed(ratio(vault.detokenize.operationsPerSecond, vault.rawOpensPerSecond), 4)) |")
-        lines.append(
-            "| audit durable appends/s (\(audit.concurrency) appenders, \(audit.appends) entries, \(audit.batches) commits) | \(fixed(audit.appendsPerSecond, 0)) | raw write+fsync/s: \(fixed(audit.rawFsyncsPerSecond, 0)) | \(fixed(audit.appendsPerFsyncRatio, 1)) |")
-        lines.append(
-            "| audit verify MB/s (full, every checkpoint signature) | \(fixed(audit.verifyMegabytesPerSecond, 1)) | raw SHA-256 MB/s: \(fixed(audit.rawSHA256MegabytesPerSecond, 1)) | \(fixed(audit.verifyToSHA256Ratio, 2)) |")
-        lines.append(
-            "| audit verify MB/s (newest checkpoint only) | \(fixed(audit.verifyStreamMegabytesPerSecond, 1)) | raw SHA-256 MB/s: \(fixed(audit.rawSHA256MegabytesPerSecond, 1)) | \(fixed(audit.verifyStreamToSHA256Ratio, 2)) |")
-        lines.append(
-            "| daemon peak RSS, \(memory.connectionsAnswered)/\(memory.connections) connections answered | \(fixed(memory.peakMegabytes, 1)) MB | idle peak RSS: \(fixed(memory.idlePeakMegabytes, 1)) MB | \(fixed(ratio(memory.peakMegabytes, memory.idlePeakMegabytes), 2)) |")
+        if let vault {
+            lines.append(
+                "| vault tokenize/s (\(vault.clients) tasks, durable SQLite) | \(fixed(vault.tokenize.operationsPerSecond, 0)) | raw AES-256-GCM seal/s, 1 thread: \(fixed(vault.rawSealsPerSecond, 0)) | \(fixed(ratio(vault.tokenize.operationsPerSecond, vault.rawSealsPerSecond), 4)) |")
+            lines.append(
+                "| vault detokenize/s (\(vault.clients) tasks, each audited) | \(fixed(vault.detokenize.operationsPerSecond, 0)) | raw AES-256-GCM open/s, 1 thread: \(fixed(vault.rawOpensPerSecond, 0)) | \(fixed(ratio(vault.detokenize.operationsPerSecond, vault.rawOpensPerSecond), 4)) |")
+        }
+        if let audit {
+            lines.append(
+                "| audit durable appends/s (\(audit.concurrency) appenders, \(audit.appends) entries, \(audit.batches) commits) | \(fixed(audit.appendsPerSecond, 0)) | raw write+fsync/s: \(fixed(audit.rawFsyncsPerSecond, 0)) | \(fixed(audit.appendsPerFsyncRatio, 1)) |")
+            lines.append(
+                "| audit verify MB/s (full, every checkpoint signature) | \(fixed(audit.verifyMegabytesPerSecond, 1)) | raw SHA-256 MB/s: \(fixed(audit.rawSHA256MegabytesPerSecond, 1)) | \(fixed(audit.verifyToSHA256Ratio, 2)) |")
+            lines.append(
+                "| audit verify MB/s (newest checkpoint only) | \(fixed(audit.verifyStreamMegabytesPerSecond, 1)) | raw SHA-256 MB/s: \(fixed(audit.rawSHA256MegabytesPerSecond, 1)) | \(fixed(audit.verifyStreamToSHA256Ratio, 2)) |")
+        }
+        if let memory {
+            lines.append(
+                "| daemon peak RSS, \(memory.connectionsAnswered)/\(memory.connections) connections answered | \(fixed(memory.peakMegabytes, 1)) MB | idle peak RSS: \(fixed(memory.idlePeakMegabytes, 1)) MB | \(fixed(ratio(memory.peakMegabytes, memory.idlePeakMegabytes), 2)) |")
+        }
         for run in sandboxCreations {
             lines.append(
                 "| sandbox PaymentIntent creations/s @\(run.clients) (p50 \(fixed(run.p50Milliseconds, 2)) ms) | \(fixed(run.operationsPerSecond, 0)) | stripe-mock, same machine class: ~6000 (issue 8) | \(fixed(run.operationsPerSecond / 6000, 2)) |")
@@ -131,7 +145,7 @@ struct BenchReport: Sendable, Codable {
         for target in targets {
             lines.append("| \(target.name) | \(target.measured) | \(target.target) | \(target.met ? "met" : "MISSED") |")
         }
-        let failures = (comparisons.flatMap { [$0.till, $0.direct] } + [vault.tokenize, vault.detokenize] + sandboxCreations)
+        let failures = (comparisons.flatMap { [$0.till, $0.direct] } + [vault?.tokenize, vault?.detokenize].compactMap { $0 } + sandboxCreations)
             .compactMap(\.firstError)
         if let first = failures.first {
             lines.append("")
