@@ -68,6 +68,10 @@ public final class StoreDatabase: Sendable {
                 throw StoreError("cannot create the database file \(path)")
             }
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB turns the writer connection to `synchronous = NORMAL` when it enables WAL,
+            // after `prepareDatabase` ran: a commit would then survive a crash of the process
+            // but not a power loss. Writes go through this one connection, so it must be FULL.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         } catch {
             throw StoreError("cannot open the database at \(path): \(error)")
         }

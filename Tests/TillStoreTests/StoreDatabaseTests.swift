@@ -25,6 +25,9 @@ struct StoreDatabaseTests {
                 try Int.fetchOne(db, sql: "PRAGMA temp_store")
             )
         }
+        // Commits happen on the writer connection: its setting is the one that matters.
+        let writerSynchronous = try await store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(writerSynchronous == 2)  // FULL
         #expect(tempStore == 2)  // MEMORY
         #expect(journal == "wal")
         #expect(synchronous == 2)  // FULL
