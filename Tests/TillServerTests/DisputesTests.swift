@@ -124,14 +124,3 @@ struct DisputesTests {
 }
 
 /// Polls until `check` returns a value (at most about ten seconds, then fails).
-private func eventually<T>(_ check: () async throws -> T?) async throws -> T {
-    for _ in 0..<200 {
-        if let value = try await check() { return value }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    throw TestFailure(description: "the condition did not hold in time")
-}
-
-private struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-}
