@@ -1,34 +1,56 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Synchronization
 import TillStore
 
 /// `Idempotency-Key` for mutating calls: the first response is stored; a replay gets it
 /// back; the same key with a different request is a 409; a duplicate that arrives while the
 /// first still runs is a 409 too, so it never runs twice. Keys are per merchant and kept
 /// for 24 hours.
+///
+/// A key is claimed in memory first (one daemon owns its database), which keeps concurrent
+/// duplicates out. The claim becomes durable before the work can act on a gateway: either
+/// by its own commit before the work starts, or, for payment operations, inside the
+/// engine's first write (which always precedes a gateway call), saving one disk flush per
+/// request. Either way, a crash can never let a retry with the same key act twice.
 struct IdempotencyGuard: Sendable {
     static let header = HTTPField.Name("Idempotency-Key")!
     static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
     static let retention: TimeInterval = 24 * 60 * 60
+
+    /// When the claim of a first request is made durable.
+    enum ClaimTiming {
+        /// Its own commit, before the work runs.
+        case beforeWork
+        /// With the work's first ``PaymentWrite`` (see ``PendingIdempotencyClaim``); only
+        /// for work that writes a payment before any gateway call.
+        case withFirstPaymentWrite
+    }
 
     let store: Store
     let now: @Sendable () -> Date
     /// A keyed digest (the vault's): request bodies may hold card numbers, and a plain hash
     /// of one at rest could be brute-forced back to the number.
     let digest: @Sendable ([UInt8]) async throws -> String
+    let running = RunningKeys()
 
     /// Runs `body` at most once per key. Without a key it simply runs.
     func run(
-        request: Request, body bytes: [UInt8], caller: Caller, _ work: () async throws -> APIResponse
+        request: Request, body bytes: [UInt8], caller: Caller, claim timing: ClaimTiming = .beforeWork,
+        _ work: () async throws -> APIResponse
     ) async throws -> Response {
         guard let key = request.headers[Self.header] else { return try await work().response }
         guard !key.isEmpty, key.count <= 255 else {
             throw APIError.invalid("Idempotency-Key must be 1 to 255 characters", param: "Idempotency-Key")
         }
+        guard running.claim(merchantID: caller.merchantID, key: key) else { throw Self.inUse }
+        defer { running.release(merchantID: caller.merchantID, key: key) }
+
         let fingerprint = try await digest(Array("\(request.method.rawValue) \(request.uri.path)\n".utf8) + bytes)
-        switch try await store.beginIdempotency(
-            merchantID: caller.merchantID, key: key, requestHash: fingerprint, now: now(), retention: Self.retention)
+        let date = now()
+        switch try await store.idempotencyDecision(
+            merchantID: caller.merchantID, key: key, requestHash: fingerprint, now: date, retention: Self.retention)
         {
         case .replay(let status, let stored):
             var response = Response(
@@ -41,27 +63,86 @@ struct IdempotencyGuard: Sendable {
                 .conflict, .conflict, code: "idempotency_key_reused",
                 "this Idempotency-Key was already used with a different request; use a new key for a new request")
         case .inFlight:
-            throw APIError(
-                .conflict, .conflict, code: "idempotency_key_in_use",
-                "a request with this Idempotency-Key is still being processed; retry after it finishes")
+            throw Self.inUse
         case .proceed:
+            let claim = IdempotencyRecord(merchantId: caller.merchantID, key: key, requestHash: fingerprint, createdAt: date)
+            func complete(_ status: HTTPResponse.Status, _ body: Data) async throws {
+                try await store.completeIdempotency(
+                    merchantID: caller.merchantID, key: key, requestHash: fingerprint, createdAt: date,
+                    status: Int(status.code), body: body)
+            }
+            if timing == .beforeWork {
+                guard
+                    case .proceed = try await store.beginIdempotency(
+                        merchantID: caller.merchantID, key: key, requestHash: fingerprint, now: date, retention: Self.retention)
+                else { throw Self.inUse }
+            }
             let response: APIResponse
             do {
-                response = try await work()
+                switch timing {
+                case .beforeWork:
+                    response = try await work()
+                case .withFirstPaymentWrite:
+                    response = try await PendingIdempotencyClaim.$current.withValue(PendingIdempotencyClaim(claim)) {
+                        try await work()
+                    }
+                }
             } catch let error as APIError where error.status.code < 500 {
                 // A refusal is an answer: replays get the same refusal.
-                try await store.completeIdempotency(
-                    merchantID: caller.merchantID, key: key, status: Int(error.status.code), body: JSONValue.object(error.body).data)
+                try await complete(error.status, JSONValue.object(error.body).data)
                 throw error
             } catch {
                 // Nothing was answered; let a retry run afresh.
                 try? await store.abandonIdempotency(merchantID: caller.merchantID, key: key)
                 throw error
             }
-            try await store.completeIdempotency(
-                merchantID: caller.merchantID, key: key, status: Int(response.status.code), body: response.body)
+            try await complete(response.status, response.body)
             return response.response
         }
+    }
+
+    static let inUse = APIError(
+        .conflict, .conflict, code: "idempotency_key_in_use",
+        "a request with this Idempotency-Key is still being processed; retry after it finishes")
+}
+
+/// The keys whose first request runs in this process now.
+final class RunningKeys: Sendable {
+    private let keys = Mutex<Set<String>>([])
+
+    /// Claims the key; `false` when a request with it is already running.
+    func claim(merchantID: String, key: String) -> Bool {
+        keys.withLock { $0.insert(Self.name(merchantID, key)).inserted }
+    }
+
+    func release(merchantID: String, key: String) {
+        _ = keys.withLock { $0.remove(Self.name(merchantID, key)) }
+    }
+
+    private static func name(_ merchantID: String, _ key: String) -> String { merchantID + "\u{0}" + key }
+}
+
+/// The idempotency claim of the request the current task serves, for the engine's first
+/// payment write to save (``IdempotencyGuard/ClaimTiming/withFirstPaymentWrite``).
+final class PendingIdempotencyClaim: Sendable {
+    @TaskLocal static var current: PendingIdempotencyClaim?
+
+    private let record: IdempotencyRecord
+    private let saved = Mutex(false)
+
+    init(_ record: IdempotencyRecord) {
+        self.record = record
+    }
+
+    /// The claim to save with the next write, unless an earlier write saved it.
+    static func forNextWrite() -> IdempotencyRecord? {
+        guard let current, !current.saved.withLock({ $0 }) else { return nil }
+        return current.record
+    }
+
+    /// Call after a write that carried ``forNextWrite()`` committed.
+    static func markSaved() {
+        current?.saved.withLock { $0 = true }
     }
 }
 

@@ -94,21 +94,30 @@ public final class PaymentEngine: Sendable {
                 version: 1, createdAt: date, updatedAt: date),
             payment: payment)
         try stamp(&loaded, at: date)
-        try await store.insert(PaymentWrite(payment: loaded.record, childKeys: [authorizationID]))
+        // Both must be durable before the gateway call and neither needs the other, so the
+        // detokenization (and its audit entry) is written while the pending authorization is:
+        // one disk flush of waiting instead of two.
+        async let detokenized = cards.card(token: request.token, merchantID: caller.merchantID, purpose: "authorize \(id)")
+        try await store.insert(
+            PaymentWrite(
+                payment: loaded.record, childKeys: [authorizationID], idempotencyClaim: PendingIdempotencyClaim.forNextWrite()))
+        PendingIdempotencyClaim.markSaved()
+        let firstCard = try await detokenized
 
         let created = loaded
         return try await locks.withLock(id) {
             var current = created
             let authorization = current.payment.authorization
             let result = try await router.authorize(routing) { gateway, attempt in
+                var card = firstCard
                 if attempt > 1 {
                     // The previous gateway certainly did not process the request: the same
                     // pending authorization moves to the next one, durably, before the call.
                     current.record.gateway = gateway.name
                     try await self.save(&current, events: [])
+                    card = try await self.cards.card(
+                        token: request.token, merchantID: caller.merchantID, purpose: "authorize \(id)")
                 }
-                let card = try await self.cards.card(
-                    token: request.token, merchantID: caller.merchantID, purpose: "authorize \(id)")
                 return AuthorizeRequest(
                     reference: self.reference(current.payment, authorization), amount: request.amount, card: card,
                     captureMode: .manual, description: request.description,
@@ -303,8 +312,11 @@ public final class PaymentEngine: Sendable {
         }
         let expected = loaded.record.version
         try await store.update(
-            PaymentWrite(payment: loaded.record, childKeys: childKeys, events: events, gatewayEvent: gatewayEvent),
+            PaymentWrite(
+                payment: loaded.record, childKeys: childKeys, events: events, gatewayEvent: gatewayEvent,
+                idempotencyClaim: PendingIdempotencyClaim.forNextWrite()),
             expectedVersion: expected)
+        PendingIdempotencyClaim.markSaved()
         loaded.record.version = expected + 1
         if loaded.record.status != previousStatus {
             await audit.record(

@@ -18,18 +18,26 @@ public struct PaymentWrite: Sendable {
     public var childKeys: [String]
     public var events: [EventRecord]
     public var gatewayEvent: (gateway: String, eventID: String)?
+    /// The `Idempotency-Key` claim of the request making this write, saved in the same
+    /// transaction: the claim is durable before the gateway call the write precedes, at no
+    /// extra commit.
+    public var idempotencyClaim: IdempotencyRecord?
 
-    public init(payment: PaymentRecord, childKeys: [String] = [], events: [EventRecord] = [], gatewayEvent: (gateway: String, eventID: String)? = nil) {
+    public init(
+        payment: PaymentRecord, childKeys: [String] = [], events: [EventRecord] = [],
+        gatewayEvent: (gateway: String, eventID: String)? = nil, idempotencyClaim: IdempotencyRecord? = nil
+    ) {
         self.payment = payment
         self.childKeys = childKeys
         self.events = events
         self.gatewayEvent = gatewayEvent
+        self.idempotencyClaim = idempotencyClaim
     }
 }
 
 /// What to do with a request that carries an `Idempotency-Key`.
 public enum IdempotencyDecision: Sendable, Hashable {
-    /// First use: run it, then ``Store/completeIdempotency(merchantID:key:status:body:)``.
+    /// First use: run it, then ``Store/completeIdempotency(merchantID:key:requestHash:createdAt:status:body:)``.
     case proceed
     /// Already answered: send this again.
     case replay(status: Int, body: Data)
@@ -119,12 +127,51 @@ public final class Store: Sendable {
         }
     }
 
-    public func completeIdempotency(merchantID: String, key: String, status: Int, body: Data) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE idempotency_keys SET response_status = ?, response_body = ? WHERE merchant_id = ? AND key = ?",
-                arguments: [status, body, merchantID, key])
+    /// What a request with `key` should do, without claiming the key: the caller makes the
+    /// claim durable later, with its first write (``PaymentWrite/idempotencyClaim``) or its
+    /// answer (``completeIdempotency(merchantID:key:requestHash:createdAt:status:body:)``),
+    /// and keeps concurrent duplicates out by itself meanwhile.
+    public func idempotencyDecision(
+        merchantID: String, key: String, requestHash: String, now: Date, retention: TimeInterval
+    ) async throws -> IdempotencyDecision {
+        try await pool.read { db in
+            guard let existing = try IdempotencyRecord.fetchOne(db, key: ["merchant_id": merchantID, "key": key]),
+                now.timeIntervalSince(existing.createdAt) < retention
+            else { return .proceed }
+            guard existing.requestHash == requestHash else { return .mismatch }
+            if let status = existing.responseStatus, let body = existing.responseBody {
+                return .replay(status: status, body: body)
+            }
+            return .inFlight
         }
+    }
+
+    /// Stores the answer to a request whose claim may not have been written yet: claim and
+    /// answer are saved together, replacing an expired record under the same key.
+    public func completeIdempotency(
+        merchantID: String, key: String, requestHash: String, createdAt: Date, status: Int, body: Data
+    ) async throws {
+        try await pool.write { db in
+            try Self.upsert(
+                IdempotencyRecord(
+                    merchantId: merchantID, key: key, requestHash: requestHash, responseStatus: status, responseBody: body,
+                    createdAt: createdAt),
+                db)
+        }
+    }
+
+    private static func upsert(_ record: IdempotencyRecord, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO idempotency_keys (merchant_id, key, request_hash, response_status, response_body, created_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (merchant_id, key) DO UPDATE SET
+                    request_hash = excluded.request_hash, response_status = excluded.response_status,
+                    response_body = excluded.response_body, created_at = excluded.created_at
+                """,
+            arguments: [
+                record.merchantId, record.key, record.requestHash, record.responseStatus, record.responseBody, record.createdAt,
+            ])
     }
 
     /// Releases a key whose request stopped before doing anything, so a retry runs afresh.
@@ -377,6 +424,7 @@ public final class Store: Sendable {
     }
 
     private static func writeChildrenAndEvents(_ write: PaymentWrite, _ db: Database) throws {
+        if let claim = write.idempotencyClaim { try upsert(claim, db) }
         for key in write.childKeys {
             try db.execute(
                 sql: "INSERT OR IGNORE INTO payment_children (key, payment_id, merchant_id) VALUES (?, ?, ?)",

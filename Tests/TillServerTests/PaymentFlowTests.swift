@@ -68,4 +68,29 @@ struct PaymentFlowTests {
             #expect(try await harness.stripeAdmin.ledger().filter { $0.kind == .authorization }.count == 1)
         }
     }
+
+    @Test("a duplicate sent while the first request waits on the gateway is a 409 and charges nothing")
+    func concurrentDuplicate() async throws {
+        try await DaemonHarness.with { harness in
+            let token = try await harness.tokenize()
+            // Hold the first authorization at the gateway long enough for the duplicate to arrive.
+            try await harness.stripeAdmin.inject(
+                FaultRule(kind: .latency, latencyMilliseconds: 3_000, count: 1, path: "/v1/payment_intents", method: "POST"))
+            let body = #"{"amount": 1400, "currency": "eur", "token": "\#(token)"}"#
+            async let first = harness.call(.POST, "/v1/payments", json: body, headers: ["Idempotency-Key": "order-dup"])
+            // The first request has written its payment and now waits at the gateway.
+            _ = try await eventually {
+                let list = try await harness.call(.GET, "/v1/payments")
+                return (list.json["data"] as? [Any])?.isEmpty == false ? true : nil
+            }
+            let duplicate = try await harness.call(.POST, "/v1/payments", json: body, headers: ["Idempotency-Key": "order-dup"])
+            #expect(duplicate.status == 409)
+            #expect(duplicate.errorCode == "idempotency_key_in_use")
+            let answered = try await first
+            #expect(answered.status == 201, "\(answered.text)")
+            let replay = try await harness.call(.POST, "/v1/payments", json: body, headers: ["Idempotency-Key": "order-dup"])
+            #expect(replay.body == answered.body)
+            #expect(try await harness.stripeAdmin.ledger().filter { $0.kind == .authorization }.count == 1)
+        }
+    }
 }
