@@ -195,6 +195,16 @@ enum AuditLineFormat {
         mutating func string(decode: Bool) -> String? {
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { return nil }
             position += 1
+            if !decode {
+                // The verifier's path: skip plain bytes without bounds checks or copies, and
+                // leave escapes and the closing quote to the checked loop below.
+                guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+                while position < bytes.count {
+                    let byte = base[position]
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                    position += 1
+                }
+            }
             var out: [UInt8] = []
             while position < bytes.count {
                 let byte = bytes[position]

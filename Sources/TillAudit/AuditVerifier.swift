@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TillCrypto
 
 /// The first thing wrong with an audit log, its checkpoints or a trusted checkpoint.
@@ -154,37 +155,72 @@ public enum AuditVerifier {
         }
         let keys = try keyring.keys.map { key throws(AuditError) in (key, try key.ed25519Key()) }
 
-        // 1. The checkpoints file.
+        // 1. The checkpoints file: everything but the Ed25519 verifications, which are
+        // queued and run beside the log scan (below); their outcome is read back in note order.
         let contents = CheckpointsFile.parse(checkpointsFile)
         var checkpoints: [VerifiedCheckpoint] = []
+        var inspections: [Inspection] = []
+        var signatureChecks: [SignatureCheck] = []
+        var previousSize: UInt64?
         for (index, entry) in contents.entries.enumerated() {
             let place = (index: index, line: entry.line, offset: entry.byteOffset)
             guard let note = entry.note else {
-                return tampered(AuditProblem(
+                inspections.append(.failure(AuditProblem(
                     reason: .malformedEntry, source: .checkpoints, checkpoint: index, line: place.line,
-                    byteOffset: place.offset, message: entry.error?.message ?? "not a signed note"))
+                    byteOffset: place.offset, message: entry.error?.message ?? "not a signed note")))
+                break
             }
-            switch check(note, keyring: keyring, keys: keys, source: .checkpoints, place: place) {
-            case .failure(let problem): return tampered(problem)
-            case .success(let checkpoint):
-                if let last = checkpoints.last, checkpoint.size < last.size {
-                    return tampered(AuditProblem(
+            var inspection = inspect(note, keyring: keyring, keys: keys, source: .checkpoints, place: place, into: &signatureChecks)
+            if case .pending(let checkpoint, let signatures, nil) = inspection {
+                if let previousSize, checkpoint.size < previousSize {
+                    inspection = .pending(checkpoint, signatures: signatures, then: AuditProblem(
                         reason: .rollback, source: .checkpoints, entry: checkpoint.size, checkpoint: index,
                         line: place.line, byteOffset: place.offset,
-                        message: "checkpoint size \(checkpoint.size) is below the earlier checkpoint's \(last.size)"))
+                        message: "checkpoint size \(checkpoint.size) is below the earlier checkpoint's \(previousSize)"))
                 }
+                previousSize = checkpoint.size
                 checkpoints.append(VerifiedCheckpoint(index: index, size: checkpoint.size, root: checkpoint.root))
             }
+            inspections.append(inspection)
+            if case .failure = inspection { break }
+            if case .pending(_, _, .some) = inspection { break }
         }
-        if let tornAt = contents.tornAt {
-            return tampered(AuditProblem(
-                reason: .tornTail, source: .checkpoints, checkpoint: contents.entries.count, byteOffset: tornAt,
-                message: "the checkpoints file ends inside a note"))
+        let signatures = SignatureBatch(signatureChecks)
+        let helper = signatures.startHelper()
+        var notesOutcome: AuditProblem??
+        /// The first problem among the notes, in file order, once every signature is checked.
+        func checkpointsProblem() -> AuditProblem? {
+            if let notesOutcome { return notesOutcome }
+            signatures.work()
+            helper?.wait()
+            var found: AuditProblem?
+            for inspection in inspections {
+                if case .failure(let problem) = signatures.resolve(inspection) {
+                    found = problem
+                    break
+                }
+            }
+            if found == nil, let tornAt = contents.tornAt {
+                found = AuditProblem(
+                    reason: .tornTail, source: .checkpoints, checkpoint: contents.entries.count, byteOffset: tornAt,
+                    message: "the checkpoints file ends inside a note")
+            }
+            notesOutcome = .some(found)
+            return found
         }
-        report.checkpoints = checkpoints.count
+        let notesFailBeforeSignatures = inspections.contains {
+            switch $0 {
+            case .failure, .pending(_, _, .some): true
+            case .pending(_, _, nil): false
+            }
+        }
+        if notesFailBeforeSignatures || contents.tornAt != nil, let problem = checkpointsProblem() {
+            return tampered(problem)
+        }
 
         // 2. The trusted checkpoint.
         var trusted: VerifiedCheckpoint?
+        var trustedProblem: AuditProblem?
         if let trustedNote {
             let text = String(decoding: trustedNote, as: UTF8.self)
             let trimmed = text.hasSuffix("\n\n") ? String(text.dropLast()) : text
@@ -192,13 +228,22 @@ public enum AuditVerifier {
             do throws(AuditError) {
                 note = try SignedNote(parsing: trimmed)
             } catch {
-                return tampered(AuditProblem(reason: .malformedEntry, source: .trusted, line: 1, message: error.message))
+                let problem = AuditProblem(reason: .malformedEntry, source: .trusted, line: 1, message: error.message)
+                trustedProblem = problem
+                return tampered(earlierProblem() ?? problem)
             }
             switch check(note, keyring: keyring, keys: keys, source: .trusted, place: (index: nil, line: 1, offset: 0)) {
-            case .failure(let problem): return tampered(problem)
+            case .failure(let problem): trustedProblem = problem
             case .success(let checkpoint): trusted = VerifiedCheckpoint(index: nil, size: checkpoint.size, root: checkpoint.root)
             }
         }
+        // Problems with the notes come first, as if every signature had been checked before.
+        func earlierProblem() -> AuditProblem? {
+            if let problem = checkpointsProblem() { return problem }
+            report.checkpoints = checkpoints.count
+            return trustedProblem
+        }
+        if trustedProblem != nil, let problem = earlierProblem() { return tampered(problem) }
 
         // 3. The log, streamed.
         var bySize: [UInt64: [VerifiedCheckpoint]] = [:]
@@ -227,6 +272,11 @@ public enum AuditVerifier {
             firstProblem = chain.feed(line, roots: rootsCheck)
         }
         if firstProblem == nil { firstProblem = chain.finish(roots: rootsCheck) }
+        if let problem = earlierProblem() {
+            report.coveredSize = 0
+            report.bytes = 0
+            return tampered(problem)
+        }
         report.entries = chain.tree.size
         report.root = Data(chain.tree.root.bytes).base64EncodedString()
         if let firstProblem { return tampered(firstProblem) }
@@ -248,46 +298,142 @@ public enum AuditVerifier {
         return report
     }
 
+    /// What a note's checks found before its signatures are verified.
+    enum Inspection {
+        /// Malformed or from another log: reported before any signature is looked at.
+        case failure(AuditProblem)
+        /// Well formed; `signatures` index the queued Ed25519 checks, and `then` is the
+        /// problem to report (unknown key, key out of range, rollback) if they all verify.
+        case pending(Checkpoint, signatures: Range<Int>, then: AuditProblem?)
+    }
+
     /// Checks one note: syntax, origin, then its signatures against the keyring.
     static func check(
         _ note: SignedNote, keyring: AuditKeyring, keys: [(AuditKeyring.Key, Ed25519.PublicKey)],
         source: AuditProblem.Source, place: (index: Int?, line: Int, offset: Int)
     ) -> Result<Checkpoint, AuditProblem> {
-        func problem(_ reason: AuditProblem.Reason, size: UInt64? = nil, _ message: String) -> Result<Checkpoint, AuditProblem> {
-            .failure(AuditProblem(
+        var checks: [SignatureCheck] = []
+        let inspection = inspect(note, keyring: keyring, keys: keys, source: source, place: place, into: &checks)
+        let batch = SignatureBatch(checks)
+        batch.work()
+        return batch.resolve(inspection)
+    }
+
+    /// Checks one note's syntax, origin, keys and key ranges, and appends the Ed25519
+    /// verifications it needs to `checks`, in signature order.
+    static func inspect(
+        _ note: SignedNote, keyring: AuditKeyring, keys: [(AuditKeyring.Key, Ed25519.PublicKey)],
+        source: AuditProblem.Source, place: (index: Int?, line: Int, offset: Int), into checks: inout [SignatureCheck]
+    ) -> Inspection {
+        func problem(_ reason: AuditProblem.Reason, size: UInt64? = nil, _ message: String) -> AuditProblem {
+            AuditProblem(
                 reason: reason, source: source, entry: size, checkpoint: place.index, line: place.line,
-                byteOffset: place.offset, message: message))
+                byteOffset: place.offset, message: message)
         }
         let checkpoint: Checkpoint
         do throws(AuditError) {
             checkpoint = try Checkpoint(text: note.text)
         } catch {
-            return problem(.malformedEntry, error.message)
+            return .failure(problem(.malformedEntry, error.message))
         }
         guard checkpoint.origin == keyring.origin else {
-            return problem(.wrongOrigin, size: checkpoint.size, "origin \(checkpoint.origin) is not the keyring's \(keyring.origin)")
+            return .failure(problem(
+                .wrongOrigin, size: checkpoint.size, "origin \(checkpoint.origin) is not the keyring's \(keyring.origin)"))
         }
         let message = Array(note.text.utf8)
-        var known = 0
+        let first = checks.count
         var inRange = false
         for signature in note.signatures {
             guard let (key, publicKey) = keys.first(where: {
                 $0.0.name == signature.keyName && $0.0.id == Hex.encode(signature.keyHash)
             }) else { continue }
-            known += 1
-            guard publicKey.isValidSignature(signature.signature, for: message) else {
-                return problem(.badSignature, size: checkpoint.size, "the signature by \(key.name) (\(key.id)) does not verify")
-            }
+            checks.append(SignatureCheck(
+                publicKey: publicKey, signature: signature.signature, message: message,
+                failure: problem(.badSignature, size: checkpoint.size, "the signature by \(key.name) (\(key.id)) does not verify")))
             if key.covers(size: checkpoint.size) { inRange = true }
         }
-        guard known > 0 else {
+        let signatures = first..<checks.count
+        guard !signatures.isEmpty else {
             let names = note.signatures.map { "\($0.keyName) (\(Hex.encode($0.keyHash)))" }.joined(separator: ", ")
-            return problem(.unknownKey, size: checkpoint.size, "no signature is from a keyring key; signed by \(names)")
+            return .pending(checkpoint, signatures: signatures, then: problem(
+                .unknownKey, size: checkpoint.size, "no signature is from a keyring key; signed by \(names)"))
         }
         guard inRange else {
-            return problem(.keyOutOfRange, size: checkpoint.size, "signed by a key that may not sign a checkpoint of size \(checkpoint.size)")
+            return .pending(checkpoint, signatures: signatures, then: problem(
+                .keyOutOfRange, size: checkpoint.size, "signed by a key that may not sign a checkpoint of size \(checkpoint.size)"))
         }
-        return .success(checkpoint)
+        return .pending(checkpoint, signatures: signatures, then: nil)
+    }
+}
+
+/// One Ed25519 verification a checkpoint note asks for.
+struct SignatureCheck: Sendable {
+    let publicKey: Ed25519.PublicKey
+    let signature: [UInt8]
+    let message: [UInt8]
+    /// What to report if the signature does not verify.
+    let failure: AuditProblem
+}
+
+/// The checkpoints' Ed25519 verifications (one per commit: the verifier's largest cost),
+/// shared out in chunks between the verifying thread, once it has streamed the log, and a
+/// helper thread that starts at once, so signatures are checked while the log is hashed.
+final class SignatureBatch: Sendable {
+    let checks: [SignatureCheck]
+    private let next = Atomic<Int>(0)
+    private let valid: Mutex<[Bool]>
+    /// Verifications taken at a time: few enough to share the tail, many enough that the
+    /// counter and the lock cost nothing beside Ed25519.
+    private static let chunk = 8
+
+    init(_ checks: [SignatureCheck]) {
+        self.checks = checks
+        valid = Mutex([Bool](repeating: false, count: checks.count))
+    }
+
+    /// Starts a helper thread when there is enough to share; wait on the result before
+    /// reading any outcome.
+    func startHelper() -> DispatchSemaphore? {
+        guard checks.count > Self.chunk else { return nil }
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { [self] in
+            work()
+            done.signal()
+        }
+        thread.name = "till.audit.verify.signatures"
+        thread.start()
+        return done
+    }
+
+    /// Verifies chunks until none are left. Any number of threads may call this at once.
+    func work() {
+        while true {
+            let start = next.add(Self.chunk, ordering: .relaxed).oldValue
+            guard start < checks.count else { return }
+            let end = min(start + Self.chunk, checks.count)
+            var results: [Bool] = []
+            results.reserveCapacity(end - start)
+            for check in checks[start..<end] {
+                results.append(check.publicKey.isValidSignature(check.signature, for: check.message))
+            }
+            valid.withLock { valid in
+                for (offset, result) in results.enumerated() { valid[start + offset] = result }
+            }
+        }
+    }
+
+    /// The note's outcome in the original order: its first failing signature, else the
+    /// problem found without signatures, else its checkpoint. Call after ``work()`` has
+    /// returned on this thread and every helper has finished.
+    func resolve(_ inspection: AuditVerifier.Inspection) -> Result<Checkpoint, AuditProblem> {
+        switch inspection {
+        case .failure(let problem): return .failure(problem)
+        case .pending(let checkpoint, let signatures, let then):
+            let failed = valid.withLock { valid in signatures.first { !valid[$0] } }
+            if let failed { return .failure(checks[failed].failure) }
+            if let then { return .failure(then) }
+            return .success(checkpoint)
+        }
     }
 }
 

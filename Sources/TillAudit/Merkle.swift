@@ -25,7 +25,7 @@ public enum MerkleHash {
             out[0] = 1
             left.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[1..<33]).copyMemory(from: $0) }
             right.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[33..<65]).copyMemory(from: $0) }
-            return SHA256.hash(data: UnsafeRawBufferPointer(rebasing: out[0..<65]))
+            return SHA256.hash(bufferPointer: UnsafeRawBufferPointer(rebasing: out[0..<65]))
         }
     }
 
@@ -38,7 +38,7 @@ public enum MerkleHash {
         let saved = buffer[start - 1]
         buffer[start - 1] = 0
         defer { buffer[start - 1] = saved }
-        return SHA256.hash(data: UnsafeRawBufferPointer(rebasing: buffer[(start - 1)..<end]))
+        return SHA256.hash(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[(start - 1)..<end]))
     }
 
     /// 32 zero bytes: the `prev` of the first entry, which has no predecessor.

@@ -49,6 +49,13 @@ public struct SHA256: Sendable {
     public static func hash(data: some DataProtocol) -> SHA256Digest {
         DigestContext.oneShot(data)
     }
+
+    /// The SHA-256 digest of the bytes at `buffer`. Not generic, so a caller in another
+    /// module pays no generic dispatch or metadata lookup per call: the entry point for
+    /// hot loops that hash many small messages (a log's lines, Merkle nodes).
+    public static func hash(bufferPointer buffer: UnsafeRawBufferPointer) -> SHA256Digest {
+        DigestContext.oneShot(buffer: buffer)
+    }
 }
 
 /// A SHA-256 digest: 32 bytes stored inline, so producing one allocates nothing.

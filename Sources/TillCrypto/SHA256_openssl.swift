@@ -65,6 +65,20 @@ final class DigestContext: @unchecked Sendable {
         return SHA256Digest(words: words)
     }
 
+    /// Hashes `buffer` with this thread's cached context: no generic calls, no allocation.
+    static func oneShot(buffer: UnsafeRawBufferPointer) -> SHA256Digest {
+        guard let cached = till_thread_digest_ctx_acquire() else {
+            let fresh = DigestContext()
+            fresh.update(buffer)
+            return fresh.finalize()
+        }
+        defer { till_thread_digest_ctx_release(cached) }
+        guard EVP_DigestInit_ex2(cached, sha256, nil) == 1,
+            buffer.isEmpty || EVP_DigestUpdate(cached, buffer.baseAddress, buffer.count) == 1
+        else { OpenSSL.unrecoverable("EVP_DigestInit_ex2/EVP_DigestUpdate") }
+        return finalize(cached)
+    }
+
     /// Hashes `data` with this thread's cached context when it is free; a nested call
     /// (from inside a custom DataProtocol's iteration) falls back to a fresh context.
     static func oneShot(_ data: some DataProtocol) -> SHA256Digest {

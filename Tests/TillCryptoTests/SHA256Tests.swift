@@ -20,6 +20,23 @@ struct SHA256Tests {
         #expect(SHA256.hash(data: Data(message)).hexString == digest)
     }
 
+    @Test("FIPS 180 examples, from a buffer pointer (the non-generic entry point)", arguments: vectors)
+    func bufferPointer(message: [UInt8], digest: String) {
+        #expect(message.withUnsafeBytes { SHA256.hash(bufferPointer: $0) }.hexString == digest)
+        // A slice that does not start at the buffer's beginning.
+        let padded = [UInt8(0xFF)] + message + [0xFF]
+        let hashed = padded.withUnsafeBytes { SHA256.hash(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[1..<(padded.count - 1)])) }
+        #expect(hashed.hexString == digest)
+    }
+
+    @Test("one million 'a' from a buffer pointer, and an empty buffer without a base address")
+    func bufferPointerMillionA() {
+        let message = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        let digest = message.withUnsafeBytes { SHA256.hash(bufferPointer: $0) }
+        #expect(digest.hexString == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(SHA256.hash(bufferPointer: UnsafeRawBufferPointer(start: nil, count: 0)).hexString == SHA256Tests.vectors[0].digest)
+    }
+
     @Test("FIPS 180 examples, byte by byte", arguments: vectors)
     func incremental(message: [UInt8], digest: String) {
         var hasher = SHA256()
