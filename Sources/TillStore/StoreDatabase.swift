@@ -31,10 +31,13 @@ public struct Migration: Sendable {
 public final class StoreDatabase: Sendable {
     public let pool: DatabasePool
     public let path: String
+    /// Batches concurrent ``groupWrite(_:)`` calls into shared transactions.
+    public let groupCommit: GroupCommit
 
     private init(pool: DatabasePool, path: String) {
         self.pool = pool
         self.path = path
+        self.groupCommit = GroupCommit(writer: pool)
     }
 
     /// Opens (creating if needed) the database at `path` and runs `migrations` in order.
@@ -68,6 +71,9 @@ public final class StoreDatabase: Sendable {
                 throw StoreError("cannot create the database file \(path)")
             }
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB sets `synchronous = NORMAL` on the writer when it turns WAL on, after
+            // `prepareDatabase` ran: without this, commits would not be fsynced.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         } catch {
             throw StoreError("cannot open the database at \(path): \(error)")
         }

@@ -30,6 +30,9 @@ struct StoreDatabaseTests {
         #expect(synchronous == 2)  // FULL
         #expect(secureDelete == 1)
         #expect(foreignKeys == 1)
+        // The writer too: GRDB turns WAL on with `synchronous = NORMAL` after our setup ran.
+        let writerSynchronous = try await store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(writerSynchronous == 2)  // FULL: every commit is fsynced
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         let directory = try FileManager.default.attributesOfItem(atPath: (path as NSString).deletingLastPathComponent)
