@@ -31,10 +31,13 @@ public struct Migration: Sendable {
 public final class StoreDatabase: Sendable {
     public let pool: DatabasePool
     public let path: String
+    /// Batches concurrent ``groupWrite(_:)`` calls into shared transactions.
+    public let groupCommit: GroupCommit
 
     private init(pool: DatabasePool, path: String) {
         self.pool = pool
         self.path = path
+        self.groupCommit = GroupCommit(writer: pool)
     }
 
     /// Opens (creating if needed) the database at `path` and runs `migrations` in order.

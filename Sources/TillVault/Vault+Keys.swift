@@ -304,7 +304,7 @@ extension Vault {
     func activeDataKey(_ db: Database, events: inout [VaultAuditEvent.Kind], now: Date) throws -> DataKey {
         guard
             let id = try String.fetchOne(
-                db, sql: "SELECT id FROM vault_keys WHERE purpose = 'data' AND status = 'active'")
+                db.cachedStatement(sql: "SELECT id FROM vault_keys WHERE purpose = 'data' AND status = 'active'"))
         else { throw Self.keysNotInitialized }
         let key = try unwrapKey(db, id: id)
         if key.usageCount >= configuration.dataKeyUsageLimit {
@@ -331,13 +331,14 @@ extension Vault {
     func activeFingerprintKey(_ db: Database) throws -> SymmetricKey {
         guard
             let id = try String.fetchOne(
-                db, sql: "SELECT id FROM vault_keys WHERE purpose = 'fingerprint' AND status = 'active'")
+                db.cachedStatement(sql: "SELECT id FROM vault_keys WHERE purpose = 'fingerprint' AND status = 'active'"))
         else { throw Self.keysNotInitialized }
         return try unwrapKey(db, id: id).key
     }
 
     func countUse(of key: inout DataKey, _ db: Database) throws {
-        try db.execute(sql: "UPDATE vault_keys SET usage_count = usage_count + 1 WHERE id = ?", arguments: [key.id])
+        try db.cachedStatement(sql: "UPDATE vault_keys SET usage_count = usage_count + 1 WHERE id = ?")
+            .execute(arguments: [key.id])
         key.usageCount += 1
     }
 
@@ -366,7 +367,7 @@ extension Vault {
     func unwrapKey(_ db: Database, id: String) throws -> DataKey {
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT status, wrapped_key, kek_id, usage_count FROM vault_keys WHERE id = ?",
+                db.cachedStatement(sql: "SELECT status, wrapped_key, kek_id, usage_count FROM vault_keys WHERE id = ?"),
                 arguments: [id])
         else {
             throw VaultError(.keyUnavailable, "the key \(VaultError.quoted(id)) does not exist")

@@ -120,7 +120,9 @@ public final class Vault: Sendable {
             throw .crypto("drawing a token", error)
         }
 
-        let (stored, events) = try await write("storing a card") { db in
+        // Concurrent tokenizations share one transaction (one fsync); each runs in its own
+        // savepoint and sees the usage counts of those before it, so the limit still holds.
+        let (stored, events) = try await groupWrite("storing a card") { db in
             var events: [VaultAuditEvent.Kind] = []
             var active = try self.activeDataKey(db, events: &events, now: now)
             let fingerprintKey = try self.activeFingerprintKey(db)
@@ -129,12 +131,13 @@ public final class Vault: Sendable {
             let stored = CardToken(
                 id: token, merchant: merchant, brand: summary.brand, bin: summary.bin, last4: summary.last4,
                 expiry: expiry, fingerprint: fingerprint, created: now)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO vault_cards
                         (token, merchant, key_id, sealed, fingerprint, brand, bin, last4, exp_month, exp_year, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     token, merchant, active.id, Data(sealed), fingerprint, summary.brand.rawValue, summary.bin,
                     summary.last4, expiry.month, expiry.year, now.timeIntervalSince1970,
@@ -214,7 +217,7 @@ public final class Vault: Sendable {
         let row = try await read("looking up a token") { db -> (keyID: String, sealed: [UInt8])? in
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT key_id, sealed FROM vault_cards WHERE token = ? AND merchant = ?",
+                    db.cachedStatement(sql: "SELECT key_id, sealed FROM vault_cards WHERE token = ? AND merchant = ?"),
                     arguments: [token, merchant])
             else { return nil }
             let sealed: Data = try row.decode(forColumn: "sealed")
@@ -336,6 +339,20 @@ public final class Vault: Sendable {
     ) async throws(VaultError) -> T {
         do {
             return try await store.pool.write(body)
+        } catch let error as VaultError {
+            throw error
+        } catch {
+            throw .storage(what, error)
+        }
+    }
+
+    /// Like ``write(_:_:)``, but in a transaction shared with concurrent callers: see
+    /// ``StoreDatabase/groupWrite(_:)``.
+    func groupWrite<T: Sendable>(
+        _ what: String, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(VaultError) -> T {
+        do {
+            return try await store.groupWrite(body)
         } catch let error as VaultError {
             throw error
         } catch {

@@ -118,6 +118,39 @@ struct RotationTests {
         }
     }
 
+    @Test("concurrent tokenizations share transactions, and the usage limit still holds for every key")
+    func concurrentUsageLimit() async throws {
+        let fixture = try await VaultFixture(configuration: .init(dataKeyUsageLimit: 5))
+        defer { fixture.cleanup() }
+        let vault = fixture.vault
+        let count = 48
+        let tokens = try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    try await vault.tokenize(card(index % 2 == 0 ? "4242424242424242" : "5555555555554444"), merchant: "m_1").id
+                }
+            }
+            var tokens: [String] = []
+            for try await token in group { tokens.append(token) }
+            return tokens
+        }
+        #expect(Set(tokens).count == count)
+        // Every tokenization went through group commit; none was lost or counted twice.
+        #expect(fixture.store.groupCommit.statistics.writes == count)
+        let dataKeys = try await vault.keys().filter { $0.purpose == "data" }
+        #expect(dataKeys.allSatisfy { $0.usageCount <= 5 && Int64($0.cardCount) == $0.usageCount })
+        #expect(dataKeys.map(\.cardCount).reduce(0, +) == count)
+        #expect(dataKeys.filter { $0.status == .active }.count == 1)
+        let rotations = fixture.audit.events.filter {
+            if case .dataKeyRotated(_, _, .usageLimit) = $0.kind { true } else { false }
+        }
+        #expect(rotations.count == dataKeys.count - 1)
+        for (index, token) in tokens.enumerated() {
+            let number = try await vault.detokenize(token: token, merchant: "m_1", purpose: .refund).number.string
+            #expect(number == "4242424242424242" || number == "5555555555554444", "token \(index)")
+        }
+    }
+
     @Test("a row altered outside the vault is reported, skipped, and keeps its key from retiring")
     func unreadableRowDuringRotation() async throws {
         let fixture = try await VaultFixture()
