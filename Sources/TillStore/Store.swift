@@ -66,7 +66,7 @@ public final class Store: Sendable {
     // MARK: Merchants and API keys
 
     public func insert(merchant: MerchantRecord) async throws {
-        try await pool.write { db in try merchant.insert(db) }
+        try await database.groupWrite { db in try merchant.insert(db) }
     }
 
     public func merchant(id: String) async throws -> MerchantRecord? {
@@ -78,7 +78,7 @@ public final class Store: Sendable {
     }
 
     public func insert(apiKey: APIKeyRecord) async throws {
-        try await pool.write { db in try apiKey.insert(db) }
+        try await database.groupWrite { db in try apiKey.insert(db) }
     }
 
     /// The live (not revoked) key with this hash.
@@ -96,7 +96,7 @@ public final class Store: Sendable {
 
     /// Revokes a key; returns it, or `nil` when no live key has this id.
     public func revokeAPIKey(id: String, at date: Date) async throws -> APIKeyRecord? {
-        try await pool.write { db in
+        try await database.groupWrite { db in
             guard var key = try APIKeyRecord.fetchOne(db, key: id), key.revokedAt == nil else { return nil }
             key.revokedAt = date
             try key.update(db)
@@ -111,7 +111,7 @@ public final class Store: Sendable {
     public func beginIdempotency(
         merchantID: String, key: String, requestHash: String, now: Date, retention: TimeInterval
     ) async throws -> IdempotencyDecision {
-        try await pool.write { db in
+        try await database.groupWrite { db in
             if let existing = try IdempotencyRecord.fetchOne(db, key: ["merchant_id": merchantID, "key": key]) {
                 if now.timeIntervalSince(existing.createdAt) < retention {
                     guard existing.requestHash == requestHash else { return .mismatch }
@@ -151,7 +151,7 @@ public final class Store: Sendable {
     public func completeIdempotency(
         merchantID: String, key: String, requestHash: String, createdAt: Date, status: Int, body: Data
     ) async throws {
-        try await pool.write { db in
+        try await database.groupWrite { db in
             try Self.upsert(
                 IdempotencyRecord(
                     merchantId: merchantID, key: key, requestHash: requestHash, responseStatus: status, responseBody: body,
@@ -176,7 +176,7 @@ public final class Store: Sendable {
 
     /// Releases a key whose request stopped before doing anything, so a retry runs afresh.
     public func abandonIdempotency(merchantID: String, key: String) async throws {
-        try await pool.write { db in
+        try await database.groupWrite { db in
             try db.execute(
                 sql: "DELETE FROM idempotency_keys WHERE merchant_id = ? AND key = ? AND response_status IS NULL",
                 arguments: [merchantID, key])
@@ -186,7 +186,7 @@ public final class Store: Sendable {
     /// Forgets keys older than `date`; returns how many.
     @discardableResult
     public func purgeIdempotency(before date: Date) async throws -> Int {
-        try await pool.write { db in
+        try await database.groupWrite { db in
             try IdempotencyRecord.filter(Column("created_at") < date).deleteAll(db)
         }
     }
@@ -194,7 +194,7 @@ public final class Store: Sendable {
     // MARK: Payments
 
     public func insert(_ write: PaymentWrite) async throws {
-        try await pool.write { db in
+        try await database.groupWrite { db in
             try Self.recordGatewayEvent(write, db)
             try write.payment.insert(db)
             try Self.writeChildrenAndEvents(write, db)
@@ -207,7 +207,7 @@ public final class Store: Sendable {
     /// - Throws: ``StoreConflict`` (nothing written) for a stale version or an already
     ///   applied gateway event.
     public func update(_ write: PaymentWrite, expectedVersion: Int) async throws {
-        try await pool.write { db in
+        try await database.groupWrite { db in
             try Self.recordGatewayEvent(write, db)
             var payment = write.payment
             payment.version = expectedVersion + 1
@@ -222,7 +222,7 @@ public final class Store: Sendable {
     /// Records a gateway event that changed nothing (so a redelivery is recognised);
     /// returns `false` if it was already recorded.
     public func recordGatewayEvent(gateway: String, eventID: String, at date: Date) async throws -> Bool {
-        try await pool.write { db in
+        try await database.groupWrite { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO gateway_events (gateway, event_id, received_at) VALUES (?, ?, ?)",
                 arguments: [gateway, eventID, date])
@@ -324,7 +324,7 @@ public final class Store: Sendable {
     // MARK: Webhook endpoints and the outbox
 
     public func insert(endpoint: WebhookEndpointRecord) async throws {
-        try await pool.write { db in try endpoint.insert(db) }
+        try await database.groupWrite { db in try endpoint.insert(db) }
     }
 
     public func endpoints(merchantID: String) async throws -> [WebhookEndpointRecord] {
@@ -336,7 +336,7 @@ public final class Store: Sendable {
 
     /// Deletes an endpoint (pending deliveries to it stop); `false` when there is none.
     public func deleteEndpoint(id: String, merchantID: String, at date: Date) async throws -> Bool {
-        try await pool.write { db in
+        try await database.groupWrite { db in
             try db.execute(
                 sql: "UPDATE webhook_endpoints SET deleted_at = ? WHERE id = ? AND merchant_id = ? AND deleted_at IS NULL",
                 arguments: [date, id, merchantID])
@@ -350,7 +350,7 @@ public final class Store: Sendable {
 
     /// Replaces an endpoint's signing secret; returns the endpoint, or `nil` when none.
     public func rotateEndpointSecret(id: String, merchantID: String, secret: String) async throws -> WebhookEndpointRecord? {
-        try await pool.write { db in
+        try await database.groupWrite { db in
             guard var endpoint = try WebhookEndpointRecord
                 .filter(Column("id") == id && Column("merchant_id") == merchantID && Column("deleted_at") == nil).fetchOne(db)
             else { return nil }
@@ -384,7 +384,7 @@ public final class Store: Sendable {
     /// pending meanwhile (its endpoint was deleted) keeps its final state; the attempt is
     /// still recorded.
     public func recordAttempt(_ attempt: DeliveryAttemptRecord, outbox: OutboxRecord) async throws {
-        try await pool.write { db in
+        try await database.groupWrite { db in
             var attempt = attempt
             try attempt.insert(db)
             let current = try OutboxRecord.fetchOne(db, key: outbox.id)
