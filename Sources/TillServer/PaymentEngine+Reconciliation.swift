@@ -20,6 +20,12 @@ extension PaymentEngine {
     /// alone; `unknown` ones are looked up at once.
     static let pendingGrace: TimeInterval = 60
 
+    /// A gateway's "no record of this request" proves it was never processed only once the
+    /// request can no longer arrive or still be running there: a request sent by a process
+    /// that then died, or one whose answer was lost, may be mid-flight for as long as a
+    /// gateway call may take (the HTTP client's 30-second timeout).
+    static let notFoundGrace: TimeInterval = 30
+
     /// Resolves the `pending` and `unknown` transactions of every in-flight payment through
     /// the gateways' status lookups. A lookup that fails leaves its transaction for the next
     /// round; nothing here throws, so one bad payment cannot stop the others.
@@ -104,6 +110,7 @@ extension PaymentEngine {
         case .pending:
             return false
         case .notFound:
+            guard now().timeIntervalSince(transaction.updatedAt) >= Self.notFoundGrace else { return false }
             try resolve(
                 &loaded, transaction.id,
                 .failed(

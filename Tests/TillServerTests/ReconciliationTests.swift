@@ -38,6 +38,28 @@ struct ReconciliationTests {
         }
     }
 
+    @Test("a capture the gateway has no record of yet is not failed at once: its request may still be on its way")
+    func notFoundIsNotConclusiveAtOnce() async throws {
+        try await DaemonHarness.with { harness in
+            let token = try await harness.tokenize()
+            let created = try await harness.call(
+                .POST, "/v1/payments", json: #"{"amount": 2600, "currency": "usd", "token": "\#(token)", "capture": "manual"}"#)
+            let id = try #require(created.json["id"] as? String)
+            // Stripe's 5xx leaves the outcome unknown; this one was never processed.
+            try await harness.stripeAdmin.inject(FaultRule(kind: .error, status: 503, count: 1, path: "/v1/payment_intents", method: "POST"))
+            let capture = try await harness.call(.POST, "/v1/payments/\(id)/capture", json: "{}")
+            #expect(capture.status == 200, "\(capture.text)")
+
+            // The lookup finds nothing, which is no proof yet: the capture stays unknown
+            // instead of being failed while a late request could still capture the money.
+            _ = await harness.daemon.server.reconcileNow()
+            let payment = try await harness.call(.GET, "/v1/payments/\(id)")
+            let transactions = payment.json["transactions"] as? [[String: Any]] ?? []
+            let captureStatus = transactions.first { $0["type"] as? String == "capture" }?["status"] as? String
+            #expect(captureStatus == "unknown", "\(payment.text)")
+        }
+    }
+
     @Test("an automatic-capture payment left authorized by a crash before its capture is captured by reconciliation")
     func owedCapture() async throws {
         try await DaemonHarness.with { harness in
