@@ -24,6 +24,9 @@ extension AuditLog {
         private var lastHash = MerkleHash.zero
         /// Reused between batches: byte 0 is headroom for in-place leaf hashing.
         private var buffer: [UInt8] = []
+        /// The size of the newest signed checkpoint, and when it was signed (or last tried).
+        private var signedSize: UInt64 = 0
+        private var signedAt = ContinuousClock.now
 
         init(configuration: AuditLog.Configuration, logger: Logger) {
             self.configuration = configuration
@@ -66,7 +69,7 @@ extension AuditLog {
             let start = try AuditEvent(
                 actor: configuration.actor, action: .logStart, subject: configuration.origin, origin: "local",
                 details: details)
-            let (receipts, _) = try commit([start], closing: false)
+            let (receipts, _) = try commit([start], closing: false, sign: true)
             logger.info(
                 "audit log open",
                 metadata: ["path": "\(configuration.logPath)", "entries": "\(tree.size)", "key": "\(signingKey?.id ?? "")"])
@@ -144,9 +147,46 @@ extension AuditLog {
                 metadata: ["path": "\(configuration.checkpointsPath)", "byte": "\(contents.completeLength)"])
         }
 
-        /// Writes `events` as one batch: one write, one fsync, then a signed checkpoint.
-        func commit(_ events: [AuditEvent], closing: Bool) throws(AuditError) -> ([Receipt], Checkpoint) {
-            guard let logFile, let checkpointsFile, let signingKey else {
+        /// When the uncovered entries must be signed, if any are.
+        var checkpointDue: DispatchTime? {
+            guard logFile != nil, tree.size > signedSize else { return nil }
+            let left = configuration.checkpointInterval - (ContinuousClock.now - signedAt)
+            guard left > .zero else { return .now() }
+            let nanoseconds = left.components.seconds * 1_000_000_000 + left.components.attoseconds / 1_000_000_000
+            return .now() + .nanoseconds(Int(clamping: nanoseconds))
+        }
+
+        /// Signs a checkpoint over every committed entry if some are uncovered and the
+        /// interval has run out (or `force`). Returns the checkpoint it signed.
+        func signUncovered(force: Bool) throws(AuditError) -> Checkpoint? {
+            guard logFile != nil, tree.size > signedSize else { return nil }
+            guard force || ContinuousClock.now - signedAt >= configuration.checkpointInterval else { return nil }
+            return try signCheckpoint()
+        }
+
+        /// Signs the checkpoint of the whole tree and appends it to the checkpoints file.
+        private func signCheckpoint() throws(AuditError) -> Checkpoint {
+            guard let checkpointsFile, let signingKey else { throw .closed("the audit log is not open") }
+            // A failure waits out a full interval before the idle writer tries again.
+            signedAt = ContinuousClock.now
+            let checkpoint = Checkpoint(origin: configuration.origin, size: tree.size, root: tree.root)
+            let note: SignedNote
+            do {
+                note = try NoteKey.sign(checkpoint.text, name: signingKey.name, key: signingKey.privateKey)
+            } catch {
+                throw .keys("signing the checkpoint failed: \(error)")
+            }
+            // Not synced here: a lost checkpoint loses nothing (the entries are durable and
+            // the next checkpoint, at the latest the one `open` signs, covers them).
+            try checkpointsFile.write(CheckpointsFile.serialize(note))
+            signedSize = tree.size
+            return checkpoint
+        }
+
+        /// Writes `events` as one batch: one write, one fsync; then a signed checkpoint if
+        /// `sign` or `closing`, or the cadence (interval or uncovered entries) says so.
+        func commit(_ events: [AuditEvent], closing: Bool, sign: Bool = false) throws(AuditError) -> ([Receipt], Checkpoint?) {
+            guard let logFile, let checkpointsFile, signingKey != nil else {
                 throw .closed("the audit log is not open")
             }
             buffer.removeAll(keepingCapacity: true)
@@ -171,16 +211,12 @@ extension AuditLog {
             try logFile.sync()
             tree = next
             lastHash = previous
-            let checkpoint = Checkpoint(origin: configuration.origin, size: tree.size, root: tree.root)
-            let note: SignedNote
-            do {
-                note = try NoteKey.sign(checkpoint.text, name: signingKey.name, key: signingKey.privateKey)
-            } catch {
-                throw .keys("signing the checkpoint failed: \(error)")
+            var checkpoint: Checkpoint?
+            if sign || closing || tree.size - signedSize >= configuration.checkpointEntries
+                || ContinuousClock.now - signedAt >= configuration.checkpointInterval
+            {
+                checkpoint = try signCheckpoint()
             }
-            // Not synced per batch: a lost checkpoint loses nothing (the entries are
-            // durable and the next commit signs a newer one).
-            try checkpointsFile.write(CheckpointsFile.serialize(note))
             if closing {
                 try checkpointsFile.sync()
                 logFile.close()

@@ -10,14 +10,20 @@ import Darwin
 #endif
 
 /// The tamper-evident audit log: an append-only JSON Lines file whose entries are chained
-/// by hash and are the leaves of an RFC 6962 Merkle tree, with a signed checkpoint after
-/// every commit.
+/// by hash and are the leaves of an RFC 6962 Merkle tree, covered by signed checkpoints.
 ///
 /// Appends use group commit. Callers `await` ``append(_:)``; one dedicated writer thread
 /// (blocking file I/O stays off the cooperative pool) takes everything queued, writes it
-/// with one `write`, makes it durable with one `fsync`, appends a signed checkpoint to the
-/// checkpoints file, and only then answers every caller in the batch. Callers that arrive
-/// while a batch syncs form the next batch, so throughput grows with load.
+/// with one `write`, makes it durable with one `fsync`, and only then answers every caller
+/// in the batch. Callers that arrive while a batch syncs form the next batch, so
+/// throughput grows with load.
+///
+/// Checkpoints are signed on a cadence, not per commit: after a commit once
+/// ``Configuration/checkpointInterval`` has passed or ``Configuration/checkpointEntries``
+/// entries are uncovered (whichever comes first), by the idle writer when the interval
+/// runs out, on open, on close, and with the old key just before a key rotation. Between
+/// checkpoints the newest entries are durable but *uncovered*: `till audit verify` reports
+/// them as such (exit 3), exactly as after a crash, until the next checkpoint signs them.
 ///
 /// Opening verifies the existing chain, cuts a torn final line (the unacknowledged tail
 /// of a write interrupted by a crash) and appends an `audit.log.start` entry;
@@ -40,6 +46,11 @@ public final class AuditLog: Sendable {
         public var actor = "till.audit"
         /// The most entries one commit takes.
         public var maximumBatchSize = 4096
+        /// The longest committed entries wait for a signed checkpoint. `.zero` signs one
+        /// after every commit.
+        public var checkpointInterval: Duration = .seconds(1)
+        /// The most committed entries left uncovered: a commit that reaches this many signs.
+        public var checkpointEntries: UInt64 = 10_000
         /// The largest single `write`; nil writes each batch at once. Small values exist
         /// so crash tests can interrupt a batch halfway.
         public var writeChunkSize: Int?
@@ -56,15 +67,23 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// What an acknowledged append got: its place in the log and the checkpoint that
-    /// covers it. When you hold a receipt, the entry is on disk.
+    /// What an acknowledged append got: its place in the log, and the checkpoint signed
+    /// with its batch if there was one.
+    ///
+    /// When you hold a receipt, the entry is on disk (written and `fsync`ed). A signed
+    /// checkpoint covers it at once when ``checkpoint`` is set; otherwise a later one will,
+    /// within ``Configuration/checkpointInterval`` (or at the next close or key rotation)
+    /// while the process lives. Until then it is durable but uncovered: verification
+    /// reports `uncovered` rather than `intact`, and a crash leaves it so until the next
+    /// open signs it.
     public struct Receipt: Sendable, Hashable {
         /// The entry's sequence number (its leaf index).
         public let sequence: UInt64
         /// The entry's leaf hash.
         public let leafHash: SHA256Digest
-        /// The signed checkpoint written after the entry's batch.
-        public let checkpoint: Checkpoint
+        /// The checkpoint signed right after the entry's batch, which covers it; nil when
+        /// the cadence left it to a later checkpoint (see ``AuditLog/latestCheckpoint``).
+        public let checkpoint: Checkpoint?
     }
 
     typealias Reply = CheckedContinuation<Result<Receipt, AuditError>, Never>
@@ -79,6 +98,8 @@ public final class AuditLog: Sendable {
         var work: [Work] = []
         var accepting = true
         var latest: Checkpoint?
+        /// Batches written and synced (for the benchmark).
+        var commits: UInt64 = 0
     }
 
     private let queue = Mutex(Queue())
@@ -110,7 +131,8 @@ public final class AuditLog: Sendable {
         return log
     }
 
-    /// Appends `event` and returns once it is durable and covered by a signed checkpoint.
+    /// Appends `event` and returns once it is durable. A signed checkpoint covers it now
+    /// or within ``Configuration/checkpointInterval`` (see ``Receipt``).
     ///
     /// - Throws: ``AuditError`` (`closed`) after ``close()`` or a failed write; `io` if
     ///   this entry's batch could not be written.
@@ -133,7 +155,10 @@ public final class AuditLog: Sendable {
         try await submit { .close($0) }
     }
 
-    /// The newest signed checkpoint.
+    /// Batches committed (one `write` and `fsync` each) since open.
+    var commitCount: UInt64 { queue.withLock { $0.commits } }
+
+    /// The newest signed checkpoint: it may not cover the newest acknowledged entries yet.
     public var latestCheckpoint: Checkpoint? { queue.withLock { $0.latest } }
 
     private func submit(_ make: (Reply) -> Work) async throws(AuditError) -> Receipt {
@@ -166,14 +191,25 @@ public final class AuditLog: Sendable {
             return
         }
         while true {
-            wakeup.wait()
+            // With entries uncovered, wake when the interval runs out to sign them.
+            if let due = writer.checkpointDue {
+                if wakeup.wait(timeout: due) == .timedOut {
+                    signUncovered()
+                    continue
+                }
+            } else {
+                wakeup.wait()
+            }
             let batch: [Work] = queue.withLock { queue in
                 let count = min(queue.work.count, writer.configuration.maximumBatchSize)
                 let taken = Array(queue.work.prefix(count))
                 queue.work.removeFirst(count)
                 return taken
             }
-            if batch.isEmpty { continue }
+            if batch.isEmpty {
+                signUncovered()
+                continue
+            }
             let stop = process(batch)
             if stop {
                 let left: [Work] = queue.withLock { queue in
@@ -214,8 +250,12 @@ public final class AuditLog: Sendable {
                     return true
                 }
                 do throws(AuditError) {
+                    // The old key signs what it still may, then hands over.
+                    if let checkpoint = try writer.signUncovered(force: true) {
+                        queue.withLock { $0.latest = checkpoint }
+                    }
                     let event = try writer.rotate()
-                    guard commit([event], replies: [reply]) else {
+                    guard commit([event], replies: [reply], sign: true) else {
                         refuse(from: index + 1)
                         return true
                     }
@@ -242,12 +282,15 @@ public final class AuditLog: Sendable {
         return !flush()
     }
 
-    private func commit(_ events: [AuditEvent], replies: [Reply], closing: Bool = false) -> Bool {
-        switch Result(catching: { () throws(AuditError) -> ([Receipt], Checkpoint) in
-            try writer.commit(events, closing: closing)
+    private func commit(_ events: [AuditEvent], replies: [Reply], closing: Bool = false, sign: Bool = false) -> Bool {
+        switch Result(catching: { () throws(AuditError) -> ([Receipt], Checkpoint?) in
+            try writer.commit(events, closing: closing, sign: sign)
         }) {
         case .success(let (receipts, checkpoint)):
-            queue.withLock { $0.latest = checkpoint }
+            queue.withLock { queue in
+                queue.commits += 1
+                if let checkpoint { queue.latest = checkpoint }
+            }
             for (reply, receipt) in zip(replies, receipts) { reply.resume(returning: .success(receipt)) }
             return true
         case .failure(let error):
@@ -255,6 +298,18 @@ public final class AuditLog: Sendable {
             queue.withLock { $0.accepting = false }
             for reply in replies { reply.resume(returning: .failure(error)) }
             return false
+        }
+    }
+
+    /// Signs the uncovered entries if the interval has run out. A failure here loses
+    /// nothing (the entries are durable); the next commit or close tries again.
+    private func signUncovered() {
+        do throws(AuditError) {
+            if let checkpoint = try writer.signUncovered(force: false) {
+                queue.withLock { $0.latest = checkpoint }
+            }
+        } catch {
+            writer.logger.warning("audit checkpoint signing failed; will retry", metadata: ["error": "\(error)"])
         }
     }
 

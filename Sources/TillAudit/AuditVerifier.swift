@@ -251,8 +251,13 @@ public enum AuditVerifier {
         let largest = checkpoints.map(\.size).max() ?? 0
         var chain = ChainChecker(largestCheckpoint: max(largest, trusted?.size ?? 0))
         var firstProblem: AuditProblem?
+        // The sizes whose roots are checked, ascending; the chain asks about every size in
+        // increasing order, so a cursor answers "not one of them" without a lookup.
+        let sizesToCheck = Set(checkpoints.map(\.size) + (trusted.map { [$0.size] } ?? [])).sorted()
+        var cursor = 0
         func rootsCheck(size: UInt64, tree: CompactMerkleTree) -> AuditProblem? {
-            guard bySize[size] != nil || trusted?.size == size else { return nil }
+            while cursor < sizesToCheck.count, sizesToCheck[cursor] < size { cursor += 1 }
+            guard cursor < sizesToCheck.count, sizesToCheck[cursor] == size else { return nil }
             let root = tree.root
             for checkpoint in bySize[size] ?? [] where checkpoint.root != root {
                 return AuditProblem(

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TillCrypto
 
 #if canImport(Glibc)
@@ -27,19 +28,28 @@ struct ScannedLine {
     var kind: Kind
 }
 
-/// Streams a log file line by line through a fixed buffer, hashing each line in place:
-/// memory stays bounded however large the log is, and no line is copied or re-encoded.
+/// Streams a log file through a large buffer: each chunk's lines are parsed and hashed
+/// in pieces shared between the calling thread and a helper thread, then handed to
+/// `body` in file order. Memory stays bounded however large the log is, and no line is
+/// re-encoded; only the first line of each piece is copied (to hash it with its 0x00
+/// prefix without touching a byte the other thread may be reading).
 enum LogScanner {
     /// Lines longer than this are refused rather than buffered without bound.
     static let maximumLineLength = 16 << 20
+    /// Bytes of a chunk each piece of work covers.
+    static let pieceSize = 64 << 10
 
     /// Calls `body` for every line of `path`, in order. Returns the file's size in bytes.
+    /// `parallel` false keeps all work on the calling thread (the writer's recovery).
     @discardableResult
     static func scan(
-        path: String, bufferSize: Int = 1 << 20, _ body: (ScannedLine) throws(AuditError) -> Void
+        path: String, bufferSize: Int = 4 << 20, parallel: Bool = true, _ body: (ScannedLine) throws(AuditError) -> Void
     ) throws(AuditError) -> Int {
         let file = try FileIO.File(path: path, flags: O_RDONLY)
         defer { file.close() }
+        let work = ScanWork()
+        let helper = parallel && ProcessInfo.processInfo.activeProcessorCount > 1 ? work.startHelper() : nil
+        defer { helper.map { work.stop($0) } }
         // Byte 0 is headroom, lent as the leaf prefix to a line that starts the buffer.
         var capacity = bufferSize + 1
         var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
@@ -58,40 +68,36 @@ enum LogScanner {
                 buffer = larger
                 capacity *= 2
             }
-            let count = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<capacity]))
-            if count == 0 { break }
-            let searchFrom = filled
-            filled += count
-            var lineStart = 1
-            var cursor = searchFrom
-            guard let base = buffer.baseAddress else { break }
-            while cursor < filled,
-                let found = memchr(base + cursor, 0x0A, filled - cursor)
-            {
-                let newline = base.distance(to: found)
-                let line = UnsafeRawBufferPointer(rebasing: buffer[lineStart..<newline])
-                let kind: ScannedLine.Kind
-                switch AuditLineFormat.parse(line, decode: false) {
-                case .success(let fields): kind = .entry(sequence: fields.sequence, previous: fields.previous)
-                case .failure(let reason): kind = .malformed(reason)
+            // Fill the buffer (a short read is not the end of the file).
+            var atEnd = false
+            while filled < capacity {
+                let count = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<capacity]))
+                if count == 0 {
+                    atEnd = true
+                    break
                 }
-                let hash = MerkleHash.leaf(inPlace: buffer, start: lineStart, end: newline)
-                try body(ScannedLine(
-                    index: index, byteOffset: fileOffset + lineStart - 1, length: newline - lineStart, hash: hash,
-                    words: HashWords(hash), kind: kind))
-                index += 1
-                lineStart = newline + 1
-                cursor = newline + 1
+                filled += count
+            }
+            guard let base = buffer.baseAddress else { break }
+            // Complete lines end at the last newline; the rest waits for the next read.
+            var complete = filled
+            while complete > 1, buffer[complete - 1] != 0x0A { complete -= 1 }
+            if complete > 1 {
+                let first = index
+                index += try work.run(
+                    buffer: buffer, range: 1..<complete, firstIndex: first, fileOffset: fileOffset - 1, helper: helper != nil,
+                    body)
             }
             // Keep the unfinished line, moved to just after the headroom byte.
-            let remaining = filled - lineStart
-            if lineStart > 1 {
+            let remaining = filled - complete
+            if complete > 1 {
                 if remaining > 0 {
-                    (base + 1).copyMemory(from: base + lineStart, byteCount: remaining)
+                    (base + 1).copyMemory(from: base + complete, byteCount: remaining)
                 }
-                fileOffset += lineStart - 1
+                fileOffset += complete - 1
                 filled = 1 + remaining
             }
+            if atEnd { break }
         }
         if filled > 1 {
             let hash = MerkleHash.leaf(inPlace: buffer, start: 1, end: filled)
@@ -99,5 +105,142 @@ enum LogScanner {
                 index: index, byteOffset: fileOffset, length: filled - 1, hash: hash, words: HashWords(hash), kind: .torn))
         }
         return fileOffset + filled - 1
+    }
+
+    /// Parses and hashes the lines that start in `start..<end` of `buffer` (every line
+    /// ends with a newline before `limit`), appending them to `lines`.
+    static func hashLines(
+        buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int, limit: Int, bufferStart: Int,
+        into lines: inout [ScannedLine], fileOffset: Int
+    ) {
+        guard let base = buffer.baseAddress else { return }
+        var lineStart = start
+        if start > bufferStart {
+            // The first line starting at or after `start`: just past a newline at start - 1 or later.
+            guard let found = memchr(base + start - 1, 0x0A, limit - (start - 1)) else { return }
+            lineStart = base.distance(to: found) + 1
+        }
+        var first = true
+        while lineStart < end, lineStart < limit, let found = memchr(base + lineStart, 0x0A, limit - lineStart) {
+            let newline = base.distance(to: found)
+            let line = UnsafeRawBufferPointer(rebasing: buffer[lineStart..<newline])
+            let kind: ScannedLine.Kind
+            switch AuditLineFormat.parse(line, decode: false) {
+            case .success(let fields): kind = .entry(sequence: fields.sequence, previous: fields.previous)
+            case .failure(let reason): kind = .malformed(reason)
+            }
+            let hash: SHA256Digest
+            if first {
+                // The byte before this line belongs to the other piece: hash a copy.
+                hash = withUnsafeTemporaryAllocation(byteCount: line.count + 1, alignment: 16) { copy in
+                    copy[0] = 0
+                    UnsafeMutableRawBufferPointer(rebasing: copy[1...]).copyMemory(from: line)
+                    return SHA256.hash(bufferPointer: UnsafeRawBufferPointer(copy))
+                }
+                first = false
+            } else {
+                hash = MerkleHash.leaf(inPlace: buffer, start: lineStart, end: newline)
+            }
+            lines.append(ScannedLine(
+                index: 0, byteOffset: fileOffset + lineStart, length: newline - lineStart, hash: hash, words: HashWords(hash),
+                kind: kind))
+            lineStart = newline + 1
+        }
+    }
+}
+
+/// One chunk's pieces, shared by the scanning thread and its helper. Each round the
+/// scanning thread publishes a chunk, both take pieces from an atomic counter (each
+/// piece's lines are written by the one thread that took it), and the semaphores order
+/// everything written in a round before it is read.
+final class ScanWork: @unchecked Sendable {
+    private var buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private var range = 0..<0
+    private var fileOffset = 0
+    private var pieceCount = 0
+    private var pieces: UnsafeMutablePointer<[ScannedLine]>
+    private var pieceCapacity = 0
+    private let next = Atomic<Int>(0)
+    private let go = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let stopping = Atomic<Bool>(false)
+
+    init() {
+        pieceCapacity = 256
+        pieces = .allocate(capacity: pieceCapacity)
+        pieces.initialize(repeating: [], count: pieceCapacity)
+    }
+
+    deinit {
+        pieces.deinitialize(count: pieceCapacity)
+        pieces.deallocate()
+    }
+
+    func startHelper() -> DispatchSemaphore {
+        let exited = DispatchSemaphore(value: 0)
+        let thread = Thread { [self] in
+            while true {
+                go.wait()
+                if stopping.load(ordering: .acquiring) { break }
+                work()
+                finished.signal()
+            }
+            exited.signal()
+        }
+        thread.name = "till.audit.verify.hash"
+        thread.start()
+        return exited
+    }
+
+    func stop(_ exited: DispatchSemaphore) {
+        stopping.store(true, ordering: .releasing)
+        go.signal()
+        exited.wait()
+    }
+
+    /// Parses and hashes every line in `range` (which ends with a newline), then calls
+    /// `body` for each in order. Returns how many lines there were.
+    func run(
+        buffer: UnsafeMutableRawBufferPointer, range: Range<Int>, firstIndex: UInt64, fileOffset: Int, helper: Bool,
+        _ body: (ScannedLine) throws(AuditError) -> Void
+    ) throws(AuditError) -> UInt64 {
+        self.buffer = buffer
+        self.range = range
+        self.fileOffset = fileOffset
+        pieceCount = (range.count + LogScanner.pieceSize - 1) / LogScanner.pieceSize
+        if pieceCount > pieceCapacity {
+            let larger = UnsafeMutablePointer<[ScannedLine]>.allocate(capacity: pieceCount)
+            larger.moveInitialize(from: pieces, count: pieceCapacity)
+            (larger + pieceCapacity).initialize(repeating: [], count: pieceCount - pieceCapacity)
+            pieces.deallocate()
+            pieces = larger
+            pieceCapacity = pieceCount
+        }
+        next.store(0, ordering: .relaxed)
+        if helper { go.signal() }
+        work()
+        if helper { finished.wait() }
+        var index = firstIndex
+        for piece in 0..<pieceCount {
+            for var line in pieces[piece] {
+                line.index = index
+                index += 1
+                try body(line)
+            }
+            pieces[piece].removeAll(keepingCapacity: true)
+        }
+        return index - firstIndex
+    }
+
+    private func work() {
+        while true {
+            let piece = next.add(1, ordering: .relaxed).oldValue
+            guard piece < pieceCount else { return }
+            let start = range.lowerBound + piece * LogScanner.pieceSize
+            let end = min(start + LogScanner.pieceSize, range.upperBound)
+            LogScanner.hashLines(
+                buffer: buffer, start: start, end: end, limit: range.upperBound, bufferStart: range.lowerBound,
+                into: &pieces[piece], fileOffset: fileOffset)
+        }
     }
 }

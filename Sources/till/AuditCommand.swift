@@ -147,7 +147,7 @@ struct AuditCommand: AsyncParsableCommand {
                 durable appends/s    \(f(result.appendsPerSecond))  (\(result.appends) entries, \(result.concurrency) appenders, \(result.batches) commits)
                 raw write+fsync/s    \(f(result.rawFsyncsPerSecond))
                   ratio              \(String(format: "%.2f", result.appendsPerFsyncRatio)) appends per raw fsync
-                verify MB/s          \(f(result.verifyMegabytesPerSecond))  (\(result.verifiedBytes) bytes, \(result.batches) checkpoint signatures)
+                verify MB/s          \(f(result.verifyMegabytesPerSecond))  (\(result.verifiedBytes) bytes, \(result.checkpoints) checkpoint signatures)
                   ratio              \(String(format: "%.2f", result.verifyToSHA256Ratio)) of raw SHA-256
                 verify MB/s, newest  \(f(result.verifyStreamMegabytesPerSecond))  (same log, newest checkpoint only: the streaming cost)
                   ratio              \(String(format: "%.2f", result.verifyStreamToSHA256Ratio)) of raw SHA-256

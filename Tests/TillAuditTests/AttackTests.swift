@@ -199,7 +199,8 @@ struct AttackTests {
     func keyOutOfRange() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
-        let configuration = AuditLog.Configuration(directory: directory.path, origin: "test.till.local/audit")
+        var configuration = AuditLog.Configuration(directory: directory.path, origin: "test.till.local/audit")
+        configuration.checkpointInterval = .zero
         let log = try await AuditLog.open(configuration, logger: quietLogger)
         for number in 0..<4 { try await log.append(event(number)) }
         let rotation = try await log.rotateSigningKey()

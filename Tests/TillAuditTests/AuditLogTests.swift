@@ -102,7 +102,7 @@ struct AuditLogTests {
         let log = try await AuditLog.open(first.configuration, logger: quietLogger)
         let receipt = try await log.append(event(10))
         #expect(receipt.sequence == 6)
-        #expect(receipt.checkpoint.size == 7)
+        #expect(receipt.checkpoint?.size == 7)
         try await log.close()
         let actions = try first.lines.map { try AuditEntry(line: Array($0.utf8)).event.action }
         #expect(actions.first == .logStart && actions.last == .logStop)

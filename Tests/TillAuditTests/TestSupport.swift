@@ -109,9 +109,11 @@ extension Array where Element == String {
     }
 }
 
-/// A closed log of `count` appended events (plus start and stop), one commit each.
+/// A closed log of `count` appended events (plus start and stop), one commit and one
+/// signed checkpoint each (the cadence set to sign after every commit).
 func makeLog(in directory: TemporaryDirectory, count: Int, origin: String = "test.till.local/audit") async throws -> LogFiles {
-    let configuration = AuditLog.Configuration(directory: directory.path, origin: origin)
+    var configuration = AuditLog.Configuration(directory: directory.path, origin: origin)
+    configuration.checkpointInterval = .zero
     let log = try await AuditLog.open(configuration, logger: quietLogger)
     for number in 0..<count { try await log.append(event(number)) }
     try await log.close()
