@@ -70,7 +70,7 @@ public final class Store: Sendable {
     }
 
     public func merchant(id: String) async throws -> MerchantRecord? {
-        try await pool.read { db in try MerchantRecord.fetchOne(db, key: id) }
+        try database.quickRead { db in try MerchantRecord.fetchOne(db, key: id) }
     }
 
     public func merchants() async throws -> [MerchantRecord] {
@@ -83,7 +83,7 @@ public final class Store: Sendable {
 
     /// The live (not revoked) key with this hash.
     public func apiKey(hash: String) async throws -> APIKeyRecord? {
-        try await pool.read { db in
+        try database.quickRead { db in
             try APIKeyRecord.filter(Column("hash") == hash && Column("revoked_at") == nil).fetchOne(db)
         }
     }
@@ -134,7 +134,7 @@ public final class Store: Sendable {
     public func idempotencyDecision(
         merchantID: String, key: String, requestHash: String, now: Date, retention: TimeInterval
     ) async throws -> IdempotencyDecision {
-        try await pool.read { db in
+        try database.quickRead { db in
             guard let existing = try IdempotencyRecord.fetchOne(db, key: ["merchant_id": merchantID, "key": key]),
                 now.timeIntervalSince(existing.createdAt) < retention
             else { return .proceed }
@@ -231,7 +231,7 @@ public final class Store: Sendable {
     }
 
     public func hasGatewayEvent(gateway: String, eventID: String) async throws -> Bool {
-        try await pool.read { db in
+        try database.quickRead { db in
             try Bool.fetchOne(
                 db, sql: "SELECT EXISTS (SELECT 1 FROM gateway_events WHERE gateway = ? AND event_id = ?)",
                 arguments: [gateway, eventID]) ?? false
@@ -240,19 +240,19 @@ public final class Store: Sendable {
 
     /// A merchant's payment; other merchants' ids are not found.
     public func payment(id: String, merchantID: String) async throws -> PaymentRecord? {
-        try await pool.read { db in
+        try database.quickRead { db in
             try PaymentRecord.filter(Column("id") == id && Column("merchant_id") == merchantID).fetchOne(db)
         }
     }
 
     /// Any merchant's payment, for workers.
     public func payment(id: String) async throws -> PaymentRecord? {
-        try await pool.read { db in try PaymentRecord.fetchOne(db, key: id) }
+        try database.quickRead { db in try PaymentRecord.fetchOne(db, key: id) }
     }
 
     /// The payment a transaction id, dispute id or gateway reference belongs to.
     public func payment(childKey: String) async throws -> PaymentRecord? {
-        try await pool.read { db in
+        try database.quickRead { db in
             guard let child = try PaymentChildRecord.fetchOne(db, key: childKey) else { return nil }
             return try PaymentRecord.fetchOne(db, key: child.paymentId)
         }

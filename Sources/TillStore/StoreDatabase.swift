@@ -1,5 +1,6 @@
 public import GRDB
 import Foundation
+import Synchronization
 
 /// Why the database could not be opened or prepared.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
@@ -27,17 +28,38 @@ public struct Migration: Sendable {
 /// foreign keys enforced, and the file readable by its owner only.
 ///
 /// Blocking SQLite work runs on GRDB's own serial writer and reader threads, never on the
-/// Swift cooperative pool's threads: use the `async` `read`/`write` of ``pool``.
+/// Swift cooperative pool's threads: use the `async` `read`/`write` of ``pool``, or
+/// ``groupWrite(_:)``. The one exception is ``quickRead(_:)``, for indexed point lookups.
 public final class StoreDatabase: Sendable {
     public let pool: DatabasePool
     public let path: String
     /// Batches concurrent ``groupWrite(_:)`` calls into shared transactions.
     public let groupCommit: GroupCommit
+    /// Read-only connections kept for ``quickRead(_:)``, apart from the pool's readers.
+    private let quickReaders = Mutex<[DatabaseQueue]>([])
+    private let readerConfiguration: Configuration
+    private static let keptQuickReaders = 4
 
-    private init(pool: DatabasePool, path: String) {
+    private init(pool: DatabasePool, path: String, readerConfiguration: Configuration) {
         self.pool = pool
         self.path = path
         self.groupCommit = GroupCommit(writer: pool)
+        self.readerConfiguration = readerConfiguration
+    }
+
+    /// Runs a short read on the calling thread, in its own read transaction that sees every
+    /// commit made before it began.
+    ///
+    /// For indexed point lookups on the request path (an API key, an idempotency record, a
+    /// payment by id): an asynchronous read hops to a reader's queue and back, and those two
+    /// thread switches cost more than such a lookup does in the page cache. The connections
+    /// used here belong to no pool and are only ever used synchronously, so a caller can
+    /// wait only for SQLite itself, never for a task that is suspended (WAL readers do not
+    /// wait for the writer). Anything that scans or sorts belongs in ``pool``'s async `read`.
+    public func quickRead<T>(_ body: (Database) throws -> T) throws -> T {
+        let reader = try quickReaders.withLock { $0.popLast() } ?? DatabaseQueue(path: path, configuration: readerConfiguration)
+        defer { quickReaders.withLock { if $0.count < Self.keptQuickReaders { $0.append(reader) } } }
+        return try reader.read(body)
     }
 
     /// Opens (creating if needed) the database at `path` and runs `migrations` in order.
@@ -87,6 +109,8 @@ public final class StoreDatabase: Sendable {
         } catch {
             throw StoreError("cannot migrate the database at \(path): \(error)")
         }
-        return StoreDatabase(pool: pool, path: path)
+        var readerConfiguration = configuration
+        readerConfiguration.readonly = true
+        return StoreDatabase(pool: pool, path: path, readerConfiguration: readerConfiguration)
     }
 }
