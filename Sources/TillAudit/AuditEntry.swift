@@ -157,10 +157,29 @@ enum SensitiveDataScreen {
 
     static func check(_ value: String, field: String) throws(AuditError) {
         if containsCardNumber(value) { throw .sensitiveData(field: field, kind: "a card number") }
-        let lowered = value.lowercased()
-        for marker in secretMarkers where lowered.contains(marker) {
+        if let marker = secretMarker(in: value) {
             throw .sensitiveData(field: field, kind: "a secret (\(marker.trimmingCharacters(in: .whitespaces)))")
         }
+    }
+
+    private static let asciiMarkers = secretMarkers.map { Array($0.utf8) }
+
+    /// The first secret marker `value` contains, ignoring case. Every entry screens several
+    /// fields, so ASCII text (all of Till's own) is searched byte by byte; anything else
+    /// takes Unicode lowercasing, which also folds letters such as the Kelvin sign to ASCII.
+    static func secretMarker(in value: String) -> String? {
+        let bytes = Array(value.utf8)
+        guard bytes.allSatisfy({ $0 < 0x80 }) else {
+            let lowered = value.lowercased()
+            return secretMarkers.first { lowered.contains($0) }
+        }
+        let lowered = bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        for (index, marker) in asciiMarkers.enumerated() where lowered.count >= marker.count {
+            for start in 0...(lowered.count - marker.count) where lowered[start] == marker[0] {
+                if lowered[start..<(start + marker.count)].elementsEqual(marker) { return secretMarkers[index] }
+            }
+        }
+        return nil
     }
 
     static func checkDetailKey(_ key: String) throws(AuditError) {

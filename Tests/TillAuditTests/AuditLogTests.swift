@@ -24,6 +24,22 @@ struct AuditEntryTests {
         #expect(throws: AuditError.self) { try AuditEvent(actor: "a", action: .adminCommand, subject: value, origin: "o") }
     }
 
+    @Test("the byte-level secret screen finds exactly what Unicode lowercasing finds")
+    func secretScreenAgreesWithLowercasing() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("skSK_lLiveTtwhsecWHSEC bBearer-BEGINprivate+Key xyz0129K\u{212A}é")
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0...24, using: &generator)
+            let value = String((0..<length).map { _ in alphabet.randomElement(using: &generator) ?? "x" })
+            let lowered = value.lowercased()
+            let expected = SensitiveDataScreen.secretMarkers.first { lowered.contains($0) }
+            #expect(SensitiveDataScreen.secretMarker(in: value) == expected, "\(value)")
+        }
+        #expect(SensitiveDataScreen.secretMarker(in: "ends with WHSEC_") == "whsec_")
+        #expect(SensitiveDataScreen.secretMarker(in: "s\u{212A}_live_1") == "sk_live_")
+        #expect(SensitiveDataScreen.secretMarker(in: "sk_live") == nil)
+    }
+
     @Test("detail keys that name card data are refused")
     func forbiddenKeys() {
         for key in ["cvc", "CVV", "pan", "card_number", "password"] {
