@@ -102,6 +102,39 @@ public struct PaymentRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
+
+    /// The columns every read selects, in this order, so ``init(row:)`` can decode by
+    /// position: `Decodable` looks each column up by name, which showed in the daemon's
+    /// profile, since every request and webhook reads a payment.
+    public static var databaseSelection: [any SQLSelectable] {
+        [
+            Column("id"), Column("merchant_id"), Column("gateway"), Column("gateway_payment_reference"),
+            Column("gateway_authorization_reference"), Column("capture_mode"), Column("token"), Column("description"),
+            Column("metadata"), Column("next_action_url"), Column("state"), Column("status"), Column("amount"),
+            Column("currency"), Column("in_flight"), Column("version"), Column("created_at"), Column("updated_at"),
+        ]
+    }
+
+    public init(row: Row) throws {
+        id = try row.decode(atIndex: 0)
+        merchantId = try row.decode(atIndex: 1)
+        gateway = try row.decode(atIndex: 2)
+        gatewayPaymentReference = try row.decode(atIndex: 3)
+        gatewayAuthorizationReference = try row.decode(atIndex: 4)
+        captureMode = try row.decode(atIndex: 5)
+        token = try row.decode(atIndex: 6)
+        description = try row.decode(atIndex: 7)
+        metadata = try row.decode(atIndex: 8)
+        nextActionURL = try row.decode(atIndex: 9)
+        state = try row.decode(atIndex: 10)
+        status = try row.decode(atIndex: 11)
+        amount = try row.decode(atIndex: 12)
+        currency = try row.decode(atIndex: 13)
+        inFlight = try row.decode(atIndex: 14)
+        version = try row.decode(atIndex: 15)
+        createdAt = try row.decode(atIndex: 16)
+        updatedAt = try row.decode(atIndex: 17)
+    }
 }
 
 /// Finds a payment from the id of one of its transactions or disputes (webhooks and

@@ -211,9 +211,18 @@ public final class Store: Sendable {
             try Self.recordGatewayEvent(write, db)
             var payment = write.payment
             payment.version = expectedVersion + 1
-            let changed = try PaymentRecord
-                .filter(Column("id") == payment.id && Column("version") == expectedVersion)
-                .updateAll(db, Self.assignments(payment))
+            try db.cachedStatement(
+                sql: """
+                    UPDATE payments SET gateway = ?, gateway_payment_reference = ?, gateway_authorization_reference = ?,
+                        next_action_url = ?, state = ?, status = ?, in_flight = ?, version = ?, updated_at = ?
+                    WHERE id = ? AND version = ?
+                    """
+            ).execute(arguments: [
+                payment.gateway, payment.gatewayPaymentReference, payment.gatewayAuthorizationReference,
+                payment.nextActionURL, payment.state, payment.status, payment.inFlight, payment.version,
+                payment.updatedAt, payment.id, expectedVersion,
+            ])
+            let changed = db.changesCount
             guard changed == 1 else { throw StoreConflict.staleVersion(paymentID: payment.id) }
             try Self.writeChildrenAndEvents(write, db)
         }
@@ -241,20 +250,25 @@ public final class Store: Sendable {
     /// A merchant's payment; other merchants' ids are not found.
     public func payment(id: String, merchantID: String) async throws -> PaymentRecord? {
         try database.quickRead { db in
-            try PaymentRecord.filter(Column("id") == id && Column("merchant_id") == merchantID).fetchOne(db)
+            try PaymentRecord.fetchOne(
+                db.cachedStatement(sql: Self.selectPayment + " WHERE id = ? AND merchant_id = ?"), arguments: [id, merchantID])
         }
     }
 
     /// Any merchant's payment, for workers.
     public func payment(id: String) async throws -> PaymentRecord? {
-        try database.quickRead { db in try PaymentRecord.fetchOne(db, key: id) }
+        try database.quickRead { db in
+            try PaymentRecord.fetchOne(db.cachedStatement(sql: Self.selectPayment + " WHERE id = ?"), arguments: [id])
+        }
     }
 
     /// The payment a transaction id, dispute id or gateway reference belongs to.
     public func payment(childKey: String) async throws -> PaymentRecord? {
         try database.quickRead { db in
-            guard let child = try PaymentChildRecord.fetchOne(db, key: childKey) else { return nil }
-            return try PaymentRecord.fetchOne(db, key: child.paymentId)
+            try PaymentRecord.fetchOne(
+                db.cachedStatement(
+                    sql: Self.selectPayment + " WHERE id = (SELECT payment_id FROM payment_children WHERE key = ?)"),
+                arguments: [childKey])
         }
     }
 
@@ -413,6 +427,16 @@ public final class Store: Sendable {
 
     // MARK: Helpers
 
+    /// A payment's columns in ``PaymentRecord/databaseSelection``'s order. The hot lookups
+    /// use it with cached statements: building and preparing a query per call (and GRDB's
+    /// authorizer callback for each column while preparing) cost more than the lookup.
+    private static let selectPayment = """
+        SELECT id, merchant_id, gateway, gateway_payment_reference, gateway_authorization_reference, capture_mode, token,
+            description, metadata, next_action_url, state, status, amount, currency, in_flight, version, created_at,
+            updated_at
+        FROM payments
+        """
+
     private static func recordGatewayEvent(_ write: PaymentWrite, _ db: Database) throws {
         guard let event = write.gatewayEvent else { return }
         try db.execute(
@@ -442,19 +466,5 @@ public final class Store: Sendable {
                 try row.insert(db)
             }
         }
-    }
-
-    private static func assignments(_ payment: PaymentRecord) -> [ColumnAssignment] {
-        [
-            Column("gateway").set(to: payment.gateway),
-            Column("gateway_payment_reference").set(to: payment.gatewayPaymentReference),
-            Column("gateway_authorization_reference").set(to: payment.gatewayAuthorizationReference),
-            Column("next_action_url").set(to: payment.nextActionURL),
-            Column("state").set(to: payment.state),
-            Column("status").set(to: payment.status),
-            Column("in_flight").set(to: payment.inFlight),
-            Column("version").set(to: payment.version),
-            Column("updated_at").set(to: payment.updatedAt),
-        ]
     }
 }

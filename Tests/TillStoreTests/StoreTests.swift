@@ -79,6 +79,40 @@ struct StoreTests {
         #expect(try await store.idempotencyDecision(merchantID: "mer_1", key: "k", requestHash: "new", now: later, retention: day) == .inFlight)
     }
 
+    @Test("a payment reads back field for field by id, by merchant and by child key, before and after an update")
+    func paymentRoundTrip() async throws {
+        let (store, directory) = try openStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await seedMerchant(store)
+        var record = PaymentRecord(
+            id: "pay_rt", merchantId: "mer_1", gateway: "stripe", gatewayPaymentReference: nil,
+            gatewayAuthorizationReference: nil, captureMode: "automatic", token: "tok_rt", description: "Order 7",
+            metadata: #"{"order":"7"}"#, nextActionURL: "https://127.0.0.1/3ds", state: Data([0, 1, 2, 255]),
+            status: "requires_action", amount: 4_321, currency: "eur", inFlight: true, version: 1,
+            createdAt: t0.addingTimeInterval(0.123), updatedAt: t0.addingTimeInterval(0.456))
+        try await store.insert(PaymentWrite(payment: record, childKeys: ["txn_rt"]))
+        #expect(try await store.payment(id: "pay_rt") == record)
+        #expect(try await store.payment(id: "pay_rt", merchantID: "mer_1") == record)
+        #expect(try await store.payment(childKey: "txn_rt") == record)
+        #expect(try await store.payment(childKey: "txn_none") == nil)
+
+        record.gatewayPaymentReference = "pi_1"
+        record.gatewayAuthorizationReference = "ch_1"
+        record.nextActionURL = nil
+        record.description = nil
+        record.state = Data("{}".utf8)
+        record.status = "authorized"
+        record.inFlight = false
+        record.updatedAt = t0.addingTimeInterval(9.5)
+        try await store.update(PaymentWrite(payment: record, childKeys: ["pi_1"]), expectedVersion: 1)
+        // Only what a save may change changes; the description is set once, at creation.
+        var expected = record
+        expected.version = 2
+        expected.description = "Order 7"
+        #expect(try await store.payment(childKey: "pi_1") == expected)
+        #expect(try await store.payments(merchantID: "mer_1", limit: 10).items == [expected])
+    }
+
     @Test("a save with a stale version is refused and writes nothing")
     func optimisticVersion() async throws {
         let (store, directory) = try openStore()
