@@ -47,14 +47,68 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }()
+    /// Serialized with sorted keys, so equal values give equal bytes. Written directly
+    /// rather than through `JSONEncoder`, whose boxing showed in the daemon's profile: every
+    /// answer, event and webhook body is one of these.
+    public var data: Data {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
+        write(into: &bytes)
+        return Data(bytes)
+    }
 
-    /// Serialized with sorted keys, so equal values give equal bytes.
-    public var data: Data { (try? Self.encoder.encode(self)) ?? Data("null".utf8) }
+    func write(into bytes: inout [UInt8]) {
+        switch self {
+        case .null: bytes += Self.nullBytes
+        case .bool(let value): bytes += value ? Self.trueBytes : Self.falseBytes
+        case .int(let value): bytes += Array(String(value).utf8)
+        case .double(let value):
+            // JSON has no infinities or NaN.
+            bytes += value.isFinite ? Array("\(value)".utf8) : Self.nullBytes
+        case .string(let value): Self.writeString(value, into: &bytes)
+        case .array(let values):
+            bytes.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                value.write(into: &bytes)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let object):
+            bytes.append(UInt8(ascii: "{"))
+            for (index, key) in object.keys.sorted().enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                Self.writeString(key, into: &bytes)
+                bytes.append(UInt8(ascii: ":"))
+                (object[key] ?? .null).write(into: &bytes)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static let nullBytes = Array("null".utf8)
+    private static let trueBytes = Array("true".utf8)
+    private static let falseBytes = Array("false".utf8)
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// RFC 8259 §7: quotation mark, reverse solidus and control characters are escaped;
+    /// everything else, UTF-8 included, is written as is.
+    private static func writeString(_ value: String, into bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x0A: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0D: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x09: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20:
+                bytes += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")]
+                bytes += [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]]
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
 
     public func response(status: HTTPResponse.Status) -> Response {
         Response(
