@@ -11,6 +11,20 @@ import Testing
 
 @Suite("PayPal webhooks and disputes")
 struct PayPalWebhookTests {
+    @Test("transmission and event times parse as RFC 3339 exactly as ISO8601DateFormatter reads them", arguments: [
+        "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.123Z", "2026-06-30T23:59:59.999999Z", "2026-01-01T02:00:00+02:00",
+        "2026-01-01T00:00:00.5-05:30", "2026-01-01", "2026-01-01T00:00:00", "garbage", "",
+    ])
+    func timeParsing(_ text: String) {
+        let plain = ISO8601DateFormatter()
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let expected = plain.date(from: text) ?? fractional.date(from: text)
+        let parsed = PayPalGateway.parseTime(text)
+        #expect((parsed == nil) == (expected == nil))
+        if let parsed, let expected { #expect(abs(parsed.timeIntervalSince(expected)) < 0.001) }
+    }
+
     @Test func verifiesAndMapsPaymentEvents() async throws {
         let harness = try await Harness.start()
         defer { Task { await harness.stop() } }
