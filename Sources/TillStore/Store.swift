@@ -84,7 +84,8 @@ public final class Store: Sendable {
     /// The live (not revoked) key with this hash.
     public func apiKey(hash: String) async throws -> APIKeyRecord? {
         try database.quickRead { db in
-            try APIKeyRecord.filter(Column("hash") == hash && Column("revoked_at") == nil).fetchOne(db)
+            try APIKeyRecord.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM api_keys WHERE hash = ? AND revoked_at IS NULL"), arguments: [hash])
         }
     }
 
@@ -135,7 +136,10 @@ public final class Store: Sendable {
         merchantID: String, key: String, requestHash: String, now: Date, retention: TimeInterval
     ) async throws -> IdempotencyDecision {
         try database.quickRead { db in
-            guard let existing = try IdempotencyRecord.fetchOne(db, key: ["merchant_id": merchantID, "key": key]),
+            guard
+                let existing = try IdempotencyRecord.fetchOne(
+                    db.cachedStatement(sql: "SELECT * FROM idempotency_keys WHERE merchant_id = ? AND key = ?"),
+                    arguments: [merchantID, key]),
                 now.timeIntervalSince(existing.createdAt) < retention
             else { return .proceed }
             guard existing.requestHash == requestHash else { return .mismatch }
