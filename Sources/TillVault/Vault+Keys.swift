@@ -153,7 +153,8 @@ extension Vault {
     }
 
     /// Re-encrypts up to `limit` rows that sit on retiring keys under the active key, in one
-    /// transaction, starting after `cursor` (token order). Rows stay readable throughout:
+    /// transaction, starting after `cursor` (the last token of the previous batch; rows are
+    /// taken in the order they were stored). Rows stay readable throughout:
     /// a row is either on its old key or, once committed, on the new one.
     public func reencryptBatch(limit: Int, after cursor: String? = nil) async throws(VaultError) -> ReencryptionBatch {
         let now = clock()
@@ -162,13 +163,16 @@ extension Vault {
             // A wrong key-encryption key must stop the run, not mark every row unreadable.
             try self.checkKeyEncryptionKey(db)
             var events: [VaultAuditEvent.Kind] = []
+            // Row order: the cursor is the last token done, and its rowid is where to go on.
+            // `+key_id` keeps SQLite on the table's rowid range (no sort of every remaining
+            // row per batch), so a whole run reads each row once.
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT c.token, c.merchant, c.key_id, c.sealed FROM vault_cards c
-                    JOIN vault_keys k ON k.id = c.key_id
-                    WHERE k.status = 'retiring' AND c.token > ?
-                    ORDER BY c.token LIMIT ?
+                    WHERE +c.key_id IN (SELECT id FROM vault_keys WHERE purpose = 'data' AND status = 'retiring')
+                    AND c.rowid > coalesce((SELECT rowid FROM vault_cards WHERE token = ?), 0)
+                    ORDER BY c.rowid LIMIT ?
                     """,
                 arguments: [cursor ?? "", limit])
             guard !rows.isEmpty else {
