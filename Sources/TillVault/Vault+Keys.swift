@@ -65,6 +65,12 @@ struct DataKey: Sendable {
     var usageCount: Int64
 }
 
+/// What ``Vault/sealingKeys()`` remembers between tokenizations.
+struct ActiveKeys: Sendable {
+    var data: DataKey?
+    var fingerprint: SymmetricKey?
+}
+
 extension Vault {
     // MARK: Key administration
 
@@ -137,6 +143,7 @@ extension Vault {
                 [VaultAuditEvent.Kind.dataKeyCreated(keyID: fresh.id), .dataKeyRotated(from: current, to: fresh.id, reason: .requested)]
             )
         }
+        forgetActiveDataKey()
         logger.notice("data key rotated", metadata: ["data_key": "\(newID)", "reason": "requested"])
         try await emit(events, at: now)
         guard let info = try await keys().first(where: { $0.id == newID }) else {
@@ -146,7 +153,8 @@ extension Vault {
     }
 
     /// Re-encrypts up to `limit` rows that sit on retiring keys under the active key, in one
-    /// transaction, starting after `cursor` (token order). Rows stay readable throughout:
+    /// transaction, starting after `cursor` (the last token of the previous batch; rows are
+    /// taken in the order they were stored). Rows stay readable throughout:
     /// a row is either on its old key or, once committed, on the new one.
     public func reencryptBatch(limit: Int, after cursor: String? = nil) async throws(VaultError) -> ReencryptionBatch {
         let now = clock()
@@ -155,13 +163,16 @@ extension Vault {
             // A wrong key-encryption key must stop the run, not mark every row unreadable.
             try self.checkKeyEncryptionKey(db)
             var events: [VaultAuditEvent.Kind] = []
+            // Row order: the cursor is the last token done, and its rowid is where to go on.
+            // `+key_id` keeps SQLite on the table's rowid range (no sort of every remaining
+            // row per batch), so a whole run reads each row once.
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT c.token, c.merchant, c.key_id, c.sealed FROM vault_cards c
-                    JOIN vault_keys k ON k.id = c.key_id
-                    WHERE k.status = 'retiring' AND c.token > ?
-                    ORDER BY c.token LIMIT ?
+                    WHERE +c.key_id IN (SELECT id FROM vault_keys WHERE purpose = 'data' AND status = 'retiring')
+                    AND c.rowid > coalesce((SELECT rowid FROM vault_cards WHERE token = ?), 0)
+                    ORDER BY c.rowid LIMIT ?
                     """,
                 arguments: [cursor ?? "", limit])
             guard !rows.isEmpty else {
@@ -178,7 +189,7 @@ extension Vault {
                 let sealed: Data = try row.decode(forColumn: "sealed")
                 last = token
                 guard let old = try? self.unwrapKey(db, id: keyID),
-                    let payload = Self.open(Array(sealed), token: token, merchant: merchant, key: old)
+                    let payload = Self.open(sealed, token: token, merchant: merchant, key: old)
                 else {
                     unreadable.append(token)
                     continue
@@ -300,13 +311,27 @@ extension Vault {
     static let keysNotInitialized = VaultError(
         .keysNotInitialized, "the vault has no active keys yet; run `till keys init` first")
 
-    /// The active data key, rotated first if it reached its usage limit.
+    /// The active data key, rotated first if it reached its usage limit. One cached
+    /// statement, columns read by index: it runs once per tokenization on the writer.
     func activeDataKey(_ db: Database, events: inout [VaultAuditEvent.Kind], now: Date) throws -> DataKey {
         guard
-            let id = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT id FROM vault_keys WHERE purpose = 'data' AND status = 'active'"))
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, usage_count, wrapped_key, kek_id FROM vault_keys
+                        WHERE purpose = 'data' AND status = 'active'
+                        """))
         else { throw Self.keysNotInitialized }
-        let key = try unwrapKey(db, id: id)
+        let id: String = try row.decode(atIndex: 0)
+        let usage: Int64 = try row.decode(atIndex: 1)
+        let key: DataKey
+        if let cached = unwrapped.withLock({ $0[id] }) {
+            key = DataKey(id: id, key: cached, usageCount: usage)
+        } else {
+            key = DataKey(
+                id: id, key: try unwrap(id: id, wrapped: try row.decode(atIndex: 2), kekID: try row.decode(atIndex: 3)),
+                usageCount: usage)
+        }
         if key.usageCount >= configuration.dataKeyUsageLimit {
             return try rotateForUsage(db, from: key, events: &events, now: now)
         }
@@ -367,30 +392,35 @@ extension Vault {
     func unwrapKey(_ db: Database, id: String) throws -> DataKey {
         guard
             let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT status, wrapped_key, kek_id, usage_count FROM vault_keys WHERE id = ?"),
+                db.cachedStatement(sql: "SELECT usage_count, wrapped_key, kek_id FROM vault_keys WHERE id = ?"),
                 arguments: [id])
         else {
             throw VaultError(.keyUnavailable, "the key \(VaultError.quoted(id)) does not exist")
         }
-        let usage: Int64 = try row.decode(forColumn: "usage_count")
+        let usage: Int64 = try row.decode(atIndex: 0)
         if let cached = unwrapped.withLock({ $0[id] }) {
             return DataKey(id: id, key: cached, usageCount: usage)
         }
-        let wrappedData: Data? = try row.decode(forColumn: "wrapped_key")
-        guard let wrappedData else {
+        return DataKey(
+            id: id, key: try unwrap(id: id, wrapped: try row.decode(atIndex: 1), kekID: try row.decode(atIndex: 2)),
+            usageCount: usage)
+    }
+
+    /// Unwraps a key row's material and caches it by id.
+    private func unwrap(id: String, wrapped: Data?, kekID wrappingKEK: String) throws -> SymmetricKey {
+        guard let wrapped else {
             throw VaultError(.keyUnavailable, "the key \(VaultError.quoted(id)) is retired; its material was erased")
         }
-        let wrappingKEK: String = try row.decode(forColumn: "kek_id")
         guard wrappingKEK == kekID else { throw wrongKEK(expected: wrappingKEK) }
         let key: SymmetricKey
         do {
-            key = try KeyWrap.unwrap(wrappedData, using: kek.key)
+            key = try KeyWrap.unwrap(wrapped, using: kek.key)
         } catch {
             throw VaultError(
                 .keyUnavailable, "the wrapped key \(VaultError.quoted(id)) does not unwrap: its row was altered")
         }
         unwrapped.withLock { $0[id] = key }
-        return DataKey(id: id, key: key, usageCount: usage)
+        return key
     }
 
     func checkKeyEncryptionKey(_ db: Database) throws {
@@ -407,6 +437,49 @@ extension Vault {
             .wrongKeyEncryptionKey,
             "the vault's keys were wrapped under key-encryption key \(expected), but the one from \(kek.origin) "
                 + "is \(kekID); use the original key file or \(KeyEncryptionKey.environmentVariable)")
+    }
+
+    /// The keys a tokenization seals and fingerprints with before it joins a write: the
+    /// active data key and the fingerprint key as this vault last saw them, read once.
+    ///
+    /// The data key may be stale (rotated by this or another process, or full): the write
+    /// re-reads the active key and reseals if it changed, so the cache only saves work.
+    /// The fingerprint key never changes once made (``initializeKeys()`` makes one only
+    /// when none is active, and nothing rotates it), so a cached one stays right.
+    func sealingKeys() async throws(VaultError) -> (data: DataKey, fingerprint: SymmetricKey) {
+        if let cached = activeKeys.withLock({ keys in keys.data.flatMap { data in keys.fingerprint.map { (data, $0) } } }) {
+            return cached
+        }
+        let loaded = try await read("reading the vault's active keys") { db -> (DataKey, SymmetricKey) in
+            guard
+                let dataID = try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT id FROM vault_keys WHERE purpose = 'data' AND status = 'active'"))
+            else { throw Self.keysNotInitialized }
+            return (try self.unwrapKey(db, id: dataID), try self.activeFingerprintKey(db))
+        }
+        activeKeys.withLock { keys in
+            if keys.data == nil { keys.data = loaded.0 }
+            keys.fingerprint = loaded.1
+        }
+        return loaded
+    }
+
+    /// The fingerprint key: from memory after the first call (see ``sealingKeys()``).
+    func fingerprintKey() async throws(VaultError) -> SymmetricKey {
+        if let cached = activeKeys.withLock({ $0.fingerprint }) { return cached }
+        let key = try await read("reading the fingerprint key") { db in try self.activeFingerprintKey(db) }
+        activeKeys.withLock { $0.fingerprint = key }
+        return key
+    }
+
+    /// Remembers `key` as the active data key for the next tokenizations.
+    func noteActiveDataKey(_ key: DataKey) {
+        activeKeys.withLock { $0.data = key }
+    }
+
+    /// Forgets the cached active data key (after a requested rotation).
+    func forgetActiveDataKey() {
+        activeKeys.withLock { $0.data = nil }
     }
 
     /// A data key for decrypting, by id: from the cache, else read and unwrapped.

@@ -50,6 +50,8 @@ public final class Vault: Sendable {
     let clock: @Sendable () -> Date
     /// Unwrapped keys by id, so each is unwrapped once per process.
     let unwrapped = Mutex<[String: SymmetricKey]>([:])
+    /// The keys tokenizations seal with before joining a write: see ``sealingKeys()``.
+    let activeKeys = Mutex(ActiveKeys())
     let cvcs = CVCStore()
 
     /// A vault over `store`, which must have been opened with ``VaultSchema/migrations``.
@@ -120,17 +122,22 @@ public final class Vault: Sendable {
             throw .crypto("drawing a token", error)
         }
 
+        // Seal and fingerprint before joining the writer, with the keys last seen: the
+        // writer re-reads the active key (and its usage count) and reseals only if it changed.
+        let keys = try await sealingKeys()
+        let presealed = try Self.seal(payload, token: token, merchant: merchant, key: keys.data)
+        let fingerprint = VaultEncoding.fingerprint(digits: digits, merchant: merchant, key: keys.fingerprint)
+        let stored = CardToken(
+            id: token, merchant: merchant, brand: summary.brand, bin: summary.bin, last4: summary.last4,
+            expiry: expiry, fingerprint: fingerprint, created: now)
+
         // Concurrent tokenizations share one transaction (one fsync); each runs in its own
         // savepoint and sees the usage counts of those before it, so the limit still holds.
-        let (stored, events) = try await groupWrite("storing a card") { db in
+        let (active, events) = try await groupWrite("storing a card") { db in
             var events: [VaultAuditEvent.Kind] = []
             var active = try self.activeDataKey(db, events: &events, now: now)
-            let fingerprintKey = try self.activeFingerprintKey(db)
-            let sealed = try Self.seal(payload, token: token, merchant: merchant, key: active)
-            let fingerprint = VaultEncoding.fingerprint(digits: digits, merchant: merchant, key: fingerprintKey)
-            let stored = CardToken(
-                id: token, merchant: merchant, brand: summary.brand, bin: summary.bin, last4: summary.last4,
-                expiry: expiry, fingerprint: fingerprint, created: now)
+            let sealed = active.id == keys.data.id
+                ? presealed : try Self.seal(payload, token: token, merchant: merchant, key: active)
             try db.cachedStatement(
                 sql: """
                     INSERT INTO vault_cards
@@ -143,8 +150,9 @@ public final class Vault: Sendable {
                     summary.last4, expiry.month, expiry.year, now.timeIntervalSince1970,
                 ])
             try self.countUse(of: &active, db)
-            return (stored, events)
+            return (active, events)
         }
+        if active.id != keys.data.id { noteActiveDataKey(active) }
         if let cvc = card.cvc {
             cvcs.put(cvc, token: token, merchant: merchant, expires: now.addingTimeInterval(Self.seconds(configuration.cvcLifetime)))
         }
@@ -160,24 +168,23 @@ public final class Vault: Sendable {
         let found = try await read("looking up a token") { db -> CardToken? in
             guard
                 let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT brand, bin, last4, exp_month, exp_year, fingerprint, created_at
-                        FROM vault_cards WHERE token = ? AND merchant = ?
-                        """,
+                    db.cachedStatement(
+                        sql: """
+                            SELECT brand, bin, last4, exp_month, exp_year, fingerprint, created_at
+                            FROM vault_cards WHERE token = ? AND merchant = ?
+                            """),
                     arguments: [token, merchant])
             else { return nil }
-            let brandName: String = try row.decode(forColumn: "brand")
+            let brandName: String = try row.decode(atIndex: 0)
             guard let brand = CardBrand(rawValue: brandName) else {
                 throw VaultError(.storageFailure, "the stored brand of token \(VaultError.quoted(token)) is not one Till knows")
             }
             return CardToken(
                 id: token, merchant: merchant, brand: brand,
-                bin: try row.decode(forColumn: "bin"), last4: try row.decode(forColumn: "last4"),
-                expiry: CardExpiry(
-                    uncheckedMonth: try row.decode(forColumn: "exp_month"), year: try row.decode(forColumn: "exp_year")),
-                fingerprint: try row.decode(forColumn: "fingerprint"),
-                created: Date(timeIntervalSince1970: try row.decode(forColumn: "created_at")))
+                bin: try row.decode(atIndex: 1), last4: try row.decode(atIndex: 2),
+                expiry: CardExpiry(uncheckedMonth: try row.decode(atIndex: 3), year: try row.decode(atIndex: 4)),
+                fingerprint: try row.decode(atIndex: 5),
+                created: Date(timeIntervalSince1970: try row.decode(atIndex: 6)))
         }
         guard let found else { throw .tokenNotFound(token) }
         return found
@@ -214,14 +221,13 @@ public final class Vault: Sendable {
             }
         }
 
-        let row = try await read("looking up a token") { db -> (keyID: String, sealed: [UInt8])? in
+        let row = try await read("looking up a token") { db -> (keyID: String, sealed: Data)? in
             guard
                 let row = try Row.fetchOne(
                     db.cachedStatement(sql: "SELECT key_id, sealed FROM vault_cards WHERE token = ? AND merchant = ?"),
                     arguments: [token, merchant])
             else { return nil }
-            let sealed: Data = try row.decode(forColumn: "sealed")
-            return (try row.decode(forColumn: "key_id"), Array(sealed))
+            return (try row.decode(atIndex: 0), try row.decode(atIndex: 1))
         }
         guard let row else {
             try? await audited(.tokenNotFound)
@@ -321,7 +327,7 @@ public final class Vault: Sendable {
         }
     }
 
-    static func open(_ sealed: [UInt8], token: String, merchant: String, key: DataKey) -> VaultEncoding.Payload? {
+    static func open(_ sealed: some DataProtocol, token: String, merchant: String, key: DataKey) -> VaultEncoding.Payload? {
         let aad = VaultEncoding.associatedData(token: token, merchant: merchant, keyID: key.id)
         guard let box = try? AES256GCM.SealedBox(combined: sealed),
             let plaintext = try? AES256GCM.openSecret(box, using: key.key, authenticating: aad)

@@ -275,4 +275,68 @@ struct RequestDigestTests {
         #expect(a != SHA256.hash(data: body).hexString)
         #expect(try await first.vault.requestDigest(body + [0x20]) != a)
     }
+
+    @Test("the fingerprint key is read once: later digests need no database read and stay the same")
+    func cachedKey() async throws {
+        let fixture = try await VaultFixture()
+        defer { fixture.cleanup() }
+        let body = Array(#"{"amount":100}"#.utf8)
+        let before = try await fixture.vault.requestDigest(body)
+        // Spoil the stored fingerprint key: a vault that read it now could not unwrap it.
+        try await fixture.store.pool.write { db in
+            try db.execute(
+                sql: "UPDATE vault_keys SET wrapped_key = ? WHERE purpose = 'fingerprint'",
+                arguments: [Data(repeating: 0x5a, count: 40)])
+        }
+        #expect(try await fixture.vault.requestDigest(body) == before)
+        let fresh = fixture.reopened()
+        let error = await #expect(throws: VaultError.self) { try await fresh.requestDigest(body) }
+        #expect(error?.code == .keyUnavailable)
+    }
+}
+
+@Suite("Vault: sealing with remembered keys")
+struct SealingKeyCacheTests {
+    @Test("a data key rotated and retired by another process: tokenize reseals under the active key")
+    func staleDataKey() async throws {
+        let fixture = try await VaultFixture()
+        defer { fixture.cleanup() }
+        let first = try await fixture.vault.tokenize(card("4242424242424242"), merchant: "m_1")
+        let old = try await fixture.vault.keys().first { $0.purpose == "data" && $0.status == .active }
+
+        // Another process rotates, moves every row and retires the key this vault remembers.
+        let other = fixture.reopened()
+        let fresh = try await other.rotateDataKey()
+        let report = try await other.reencryptAll()
+        #expect(report.retiredKeyIDs == [old?.id].compactMap { $0 })
+
+        let second = try await fixture.vault.tokenize(card("5555555555554444"), merchant: "m_1")
+        let keyIDs = try await fixture.store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT key_id FROM vault_cards ORDER BY token")
+        }
+        #expect(keyIDs == [fresh.id, fresh.id])
+        for (token, number) in [(first.id, "4242424242424242"), (second.id, "5555555555554444")] {
+            #expect(try await fixture.reopened().detokenize(token: token, merchant: "m_1", purpose: .refund).number.string == number)
+        }
+        let keys = try await fixture.vault.keys().filter { $0.purpose == "data" }
+        #expect(keys.first { $0.id == fresh.id }?.usageCount == 2)
+
+        // And later tokenizations seal under the new key straight away.
+        let third = try await fixture.vault.tokenize(card("4000056655665556"), merchant: "m_1")
+        #expect(try await fixture.vault.detokenize(token: third.id, merchant: "m_1", purpose: .refund).number.string == "4000056655665556")
+    }
+
+    @Test("a requested rotation in this vault: the next card is sealed under the new key")
+    func rotationHere() async throws {
+        let fixture = try await VaultFixture()
+        defer { fixture.cleanup() }
+        _ = try await fixture.vault.tokenize(card("4242424242424242"), merchant: "m_1")
+        let fresh = try await fixture.vault.rotateDataKey()
+        let token = try await fixture.vault.tokenize(card("5555555555554444"), merchant: "m_1")
+        let keyID = try await fixture.store.pool.read { db in
+            try String.fetchOne(db, sql: "SELECT key_id FROM vault_cards WHERE token = ?", arguments: [token.id])
+        }
+        #expect(keyID == fresh.id)
+        #expect(try await fixture.reopened().detokenize(token: token.id, merchant: "m_1", purpose: .refund).number.string == "5555555555554444")
+    }
 }
