@@ -113,3 +113,18 @@ struct KeyEncryptionKeyTests {
         }
     }
 }
+
+@Suite("Key ids")
+struct KeyIDTests {
+    @Test("no key id holds 13 digits in a row, which the audit log would take for a card number")
+    func keyIDsNeverLookLikeCardNumbers() throws {
+        #expect(VaultEncoding.longestDigitRun("dk_ab1234567890123c") == 13)
+        #expect(VaultEncoding.longestDigitRun("dk_a1b2") == 1)
+        // About one raw 16-hex-digit id in 4,000 has such a run; 40,000 draws would show it.
+        for _ in 0..<40_000 {
+            let id = try VaultEncoding.newKeyID(prefix: "dk_")
+            #expect(VaultEncoding.longestDigitRun(id) < 13, "\(id)")
+            #expect(id.count == 19)
+        }
+    }
+}
