@@ -25,7 +25,7 @@ struct FaultToleranceTests {
             for admin in [harness.stripeAdmin, harness.paypalAdmin] {
                 try await admin.inject(FaultRule(kind: .dropAfterCommit, share: 0.3, method: "POST"))
             }
-            let ids = try await withThrowingTaskGroup(of: String?.self) { group in
+            let (ids, refusals) = try await withThrowingTaskGroup(of: Result<String, Refusal>.self) { group in
                 for index in 0..<24 {
                     group.addTask {
                         let gateway = index % 2 == 0 ? "stripe" : "paypal"
@@ -34,21 +34,29 @@ struct FaultToleranceTests {
                             .POST, "/v1/payments",
                             json: #"{"amount": \#(1_000 + index), "currency": "usd", "token": "\#(token)", "capture": "\#(capture)", "gateway": "\#(gateway)"}"#,
                             headers: ["Idempotency-Key": "fault-\(index)"])
-                        guard let id = created.json["id"] as? String else { return nil }
+                        guard let id = created.json["id"] as? String else {
+                            return .failure(Refusal(description: "\(index): \(created.status) \(created.text)"))
+                        }
                         // Follow-up operations may themselves lose their answers or be refused
                         // while an earlier outcome is unknown; that is part of the test.
                         if capture == "manual" {
                             _ = try await harness.call(.POST, "/v1/payments/\(id)/capture", json: #"{"amount": 600}"#)
                         }
                         _ = try await harness.call(.POST, "/v1/payments/\(id)/refunds", json: #"{"amount": 100}"#)
-                        return id
+                        return .success(id)
                     }
                 }
                 var ids: [String] = []
-                for try await id in group { if let id { ids.append(id) } }
-                return ids
+                var refusals: [String] = []
+                for try await result in group {
+                    switch result {
+                    case .success(let id): ids.append(id)
+                    case .failure(let refusal): refusals.append(refusal.description)
+                    }
+                }
+                return (ids, refusals)
             }
-            #expect(ids.count == 24)
+            #expect(ids.count == 24, "answers without a payment: \(refusals)")
             let all = ids + [lostID]
             for admin in [harness.stripeAdmin, harness.paypalAdmin] { try await admin.clearFaults() }
 
@@ -71,4 +79,8 @@ struct FaultToleranceTests {
             }
         }
     }
+}
+
+private struct Refusal: Error, CustomStringConvertible {
+    let description: String
 }
