@@ -165,7 +165,7 @@ public final class Vault: Sendable {
     ///
     /// - Throws: ``VaultError/Code/tokenNotFound`` unless `token` belongs to `merchant`.
     public func card(token: String, merchant: String) async throws(VaultError) -> CardToken {
-        let found = try await read("looking up a token") { db -> CardToken? in
+        let found = try quickRead("looking up a token") { db -> CardToken? in
             guard
                 let row = try Row.fetchOne(
                     db.cachedStatement(
@@ -221,7 +221,7 @@ public final class Vault: Sendable {
             }
         }
 
-        let row = try await read("looking up a token") { db -> (keyID: String, sealed: Data)? in
+        let row = try quickRead("looking up a token") { db -> (keyID: String, sealed: Data)? in
             guard
                 let row = try Row.fetchOne(
                     db.cachedStatement(sql: "SELECT key_id, sealed FROM vault_cards WHERE token = ? AND merchant = ?"),
@@ -371,6 +371,18 @@ public final class Vault: Sendable {
     ) async throws(VaultError) -> T {
         do {
             return try await store.pool.read(body)
+        } catch let error as VaultError {
+            throw error
+        } catch {
+            throw .storage(what, error)
+        }
+    }
+
+    /// Like ``read(_:_:)`` for an indexed point lookup on the request path, on the calling
+    /// thread: see ``StoreDatabase/quickRead(_:)``.
+    func quickRead<T>(_ what: String, _ body: (Database) throws -> T) throws(VaultError) -> T {
+        do {
+            return try store.quickRead(body)
         } catch let error as VaultError {
             throw error
         } catch {
