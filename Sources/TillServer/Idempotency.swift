@@ -12,8 +12,13 @@ import TillStore
 /// A key is claimed in memory first (one daemon owns its database), which keeps concurrent
 /// duplicates out. The claim becomes durable before the work can act on a gateway: either
 /// by its own commit before the work starts, or, for payment operations, inside the
-/// engine's first write (which always precedes a gateway call), saving one disk flush per
-/// request. Either way, a crash can never let a retry with the same key act twice.
+/// engine's writes (the first always precedes a gateway call). Either way, a crash can
+/// never let a retry with the same key act twice.
+///
+/// A payment operation that knows its answer from the payment alone saves that answer
+/// with each of its writes; when the last write already holds the final answer, nothing
+/// more is written. If the daemon dies mid-request, a replay gets the answer as of the
+/// last durable step (a `processing` payment, say, which reconciliation then settles).
 struct IdempotencyGuard: Sendable {
     static let header = HTTPField.Name("Idempotency-Key")!
     static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
@@ -23,9 +28,10 @@ struct IdempotencyGuard: Sendable {
     enum ClaimTiming {
         /// Its own commit, before the work runs.
         case beforeWork
-        /// With the work's first ``PaymentWrite`` (see ``PendingIdempotencyClaim``); only
-        /// for work that writes a payment before any gateway call.
-        case withFirstPaymentWrite
+        /// With the work's ``PaymentWrite``s (see ``PendingIdempotencyClaim``); only for
+        /// work that writes a payment before any gateway call. `answer` is what the request
+        /// answers when it ends with the payment as saved, if the route can tell.
+        case withPaymentWrites(answer: (@Sendable (PaymentEngine.Loaded) throws -> APIResponse)?)
     }
 
     let store: Store
@@ -71,32 +77,38 @@ struct IdempotencyGuard: Sendable {
                     merchantID: caller.merchantID, key: key, requestHash: fingerprint, createdAt: date,
                     status: Int(status.code), body: body)
             }
-            if timing == .beforeWork {
+            if case .beforeWork = timing {
                 guard
                     case .proceed = try await store.beginIdempotency(
                         merchantID: caller.merchantID, key: key, requestHash: fingerprint, now: date, retention: Self.retention)
                 else { throw Self.inUse }
             }
+            var pending: PendingIdempotencyClaim?
             let response: APIResponse
             do {
                 switch timing {
                 case .beforeWork:
                     response = try await work()
-                case .withFirstPaymentWrite:
-                    response = try await PendingIdempotencyClaim.$current.withValue(PendingIdempotencyClaim(claim)) {
-                        try await work()
-                    }
+                case .withPaymentWrites(let answer):
+                    let claim = PendingIdempotencyClaim(claim, answer: answer)
+                    pending = claim
+                    response = try await PendingIdempotencyClaim.$current.withValue(claim) { try await work() }
                 }
             } catch let error as APIError where error.status.code < 500 {
                 // A refusal is an answer: replays get the same refusal.
-                try await complete(error.status, JSONValue.object(error.body).data)
+                let body = JSONValue.object(error.body).data
+                if pending?.savedAnswer != StoredAnswer(status: Int(error.status.code), body: body) {
+                    try await complete(error.status, body)
+                }
                 throw error
             } catch {
                 // Nothing was answered; let a retry run afresh.
                 try? await store.abandonIdempotency(merchantID: caller.merchantID, key: key)
                 throw error
             }
-            try await complete(response.status, response.body)
+            if pending?.savedAnswer != StoredAnswer(status: Int(response.status.code), body: response.body) {
+                try await complete(response.status, response.body)
+            }
             return response.response
         }
     }
@@ -122,28 +134,66 @@ final class RunningKeys: Sendable {
     private static func name(_ merchantID: String, _ key: String) -> String { merchantID + "\u{0}" + key }
 }
 
-/// The idempotency claim of the request the current task serves, for the engine's first
-/// payment write to save (``IdempotencyGuard/ClaimTiming/withFirstPaymentWrite``).
+/// An answer as stored for replays.
+struct StoredAnswer: Sendable, Hashable {
+    var status: Int
+    var body: Data
+
+    /// What a request answers, or the refusal it throws (a 4xx), for the payment as loaded.
+    init?(_ answer: (PaymentEngine.Loaded) throws -> APIResponse, _ loaded: PaymentEngine.Loaded) {
+        do {
+            let response = try answer(loaded)
+            self.init(status: Int(response.status.code), body: response.body)
+        } catch let error as APIError where error.status.code < 500 {
+            self.init(status: Int(error.status.code), body: JSONValue.object(error.body).data)
+        } catch {
+            return nil
+        }
+    }
+
+    init(status: Int, body: Data) {
+        self.status = status
+        self.body = body
+    }
+}
+
+/// The idempotency claim of the request the current task serves, for the engine's payment
+/// writes to save (``IdempotencyGuard/ClaimTiming/withPaymentWrites(answer:)``).
 final class PendingIdempotencyClaim: Sendable {
     @TaskLocal static var current: PendingIdempotencyClaim?
 
     private let record: IdempotencyRecord
-    private let saved = Mutex(false)
+    private let answer: (@Sendable (PaymentEngine.Loaded) throws -> APIResponse)?
+    /// Whether a write saved the claim, and the answer the last one saved with it.
+    private let saved = Mutex<(claimed: Bool, answer: StoredAnswer?)>((false, nil))
 
-    init(_ record: IdempotencyRecord) {
+    init(_ record: IdempotencyRecord, answer: (@Sendable (PaymentEngine.Loaded) throws -> APIResponse)?) {
         self.record = record
+        self.answer = answer
     }
 
-    /// The claim to save with the next write, unless an earlier write saved it.
-    static func forNextWrite() -> IdempotencyRecord? {
-        guard let current, !current.saved.withLock({ $0 }) else { return nil }
-        return current.record
+    /// What a write of `loaded` should save for the current request: the claim with the
+    /// answer as of that payment, or the bare claim unless an earlier write saved it.
+    static func forWrite(of loaded: PaymentEngine.Loaded) -> (record: IdempotencyRecord, answer: StoredAnswer?)? {
+        guard let current else { return nil }
+        if let answer = current.answer, let stored = StoredAnswer(answer, loaded) {
+            var record = current.record
+            record.responseStatus = stored.status
+            record.responseBody = stored.body
+            return (record, stored)
+        }
+        guard !current.saved.withLock({ $0.claimed }) else { return nil }
+        return (current.record, nil)
     }
 
-    /// Call after a write that carried ``forNextWrite()`` committed.
-    static func markSaved() {
-        current?.saved.withLock { $0 = true }
+    /// Call after a write that carried ``forWrite(of:)``'s record committed.
+    static func markSaved(_ write: (record: IdempotencyRecord, answer: StoredAnswer?)?) {
+        guard let current, let write else { return }
+        current.saved.withLock { $0 = (true, write.answer) }
     }
+
+    /// The answer the last committed write saved, if any.
+    var savedAnswer: StoredAnswer? { saved.withLock { $0.answer } }
 }
 
 /// A JSON answer, kept as bytes so it can be stored for idempotent replays.

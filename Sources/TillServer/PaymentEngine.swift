@@ -98,10 +98,9 @@ public final class PaymentEngine: Sendable {
         // detokenization (and its audit entry) is written while the pending authorization is:
         // one disk flush of waiting instead of two.
         async let detokenized = cards.card(token: request.token, merchantID: caller.merchantID, purpose: "authorize \(id)")
-        try await store.insert(
-            PaymentWrite(
-                payment: loaded.record, childKeys: [authorizationID], idempotencyClaim: PendingIdempotencyClaim.forNextWrite()))
-        PendingIdempotencyClaim.markSaved()
+        let claim = PendingIdempotencyClaim.forWrite(of: loaded)
+        try await store.insert(PaymentWrite(payment: loaded.record, childKeys: [authorizationID], idempotencyClaim: claim?.record))
+        PendingIdempotencyClaim.markSaved(claim)
         let firstCard = try await detokenized
 
         let created = loaded
@@ -311,12 +310,13 @@ public final class PaymentEngine: Sendable {
             events.append(try event("payment.\(loaded.record.status)", loaded, at: date))
         }
         let expected = loaded.record.version
+        let claim = PendingIdempotencyClaim.forWrite(of: loaded)
         try await store.update(
             PaymentWrite(
                 payment: loaded.record, childKeys: childKeys, events: events, gatewayEvent: gatewayEvent,
-                idempotencyClaim: PendingIdempotencyClaim.forNextWrite()),
+                idempotencyClaim: claim?.record),
             expectedVersion: expected)
-        PendingIdempotencyClaim.markSaved()
+        PendingIdempotencyClaim.markSaved(claim)
         loaded.record.version = expected + 1
         if loaded.record.status != previousStatus {
             await audit.record(

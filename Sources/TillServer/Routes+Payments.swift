@@ -11,7 +11,7 @@ extension TillServer {
         v1.post("payments") { request, context in
             let caller = try context.requireSecretKey()
             let bytes = try await Self.body(request, context)
-            return try await self.idempotency.run(request: request, body: bytes, caller: caller, claim: .withFirstPaymentWrite) {
+            return try await self.idempotency.run(request: request, body: bytes, caller: caller, claim: .withPaymentWrites(answer: { try Self.answer(for: $0, created: true) })) {
                 let body = try RequestBody(
                     bytes, allowed: ["amount", "currency", "token", "capture", "gateway", "description", "metadata"])
                 let new = try Self.newPayment(body)
@@ -41,7 +41,7 @@ extension TillServer {
             let caller = try context.requireSecretKey()
             let id = try context.parameters.require("id")
             let bytes = try await Self.body(request, context)
-            return try await self.idempotency.run(request: request, body: bytes, caller: caller, claim: .withFirstPaymentWrite) {
+            return try await self.idempotency.run(request: request, body: bytes, caller: caller, claim: .withPaymentWrites(answer: { try Self.answer(for: $0, created: false) })) {
                 let body = try RequestBody(bytes, allowed: ["amount", "final"])
                 let amount = try body.integer("amount")
                 if let amount, amount <= 0 { throw APIError.invalid("amount must be positive", param: "amount") }
@@ -53,7 +53,7 @@ extension TillServer {
             let caller = try context.requireSecretKey()
             let id = try context.parameters.require("id")
             let bytes = try await Self.body(request, context)
-            return try await self.idempotency.run(request: request, body: bytes, caller: caller, claim: .withFirstPaymentWrite) {
+            return try await self.idempotency.run(request: request, body: bytes, caller: caller, claim: .withPaymentWrites(answer: { try Self.answer(for: $0, created: false) })) {
                 _ = try RequestBody(bytes, allowed: [])
                 return try Self.answer(for: try await self.engine.void(paymentID: id, caller: caller), created: false)
             }
@@ -62,7 +62,7 @@ extension TillServer {
             let caller = try context.requireSecretKey()
             let id = try context.parameters.require("id")
             let bytes = try await Self.body(request, context)
-            return try await self.idempotency.run(request: request, body: bytes, caller: caller, claim: .withFirstPaymentWrite) {
+            return try await self.idempotency.run(request: request, body: bytes, caller: caller, claim: .withPaymentWrites(answer: nil)) {
                 let body = try RequestBody(bytes, allowed: ["amount", "reason"])
                 let amount = try body.integer("amount")
                 if let amount, amount <= 0 { throw APIError.invalid("amount must be positive", param: "amount") }
