@@ -311,19 +311,38 @@ public final class PaymentEngine: Sendable {
         }
         let expected = loaded.record.version
         let claim = PendingIdempotencyClaim.forWrite(of: loaded)
-        try await store.update(
-            PaymentWrite(
-                payment: loaded.record, childKeys: childKeys, events: events, gatewayEvent: gatewayEvent,
-                idempotencyClaim: claim?.record),
-            expectedVersion: expected)
-        PendingIdempotencyClaim.markSaved(claim)
-        loaded.record.version = expected + 1
-        if loaded.record.status != previousStatus {
+        let write = PaymentWrite(
+            payment: loaded.record, childKeys: childKeys, events: events, gatewayEvent: gatewayEvent,
+            idempotencyClaim: claim?.record)
+        let transition = ["from": previousStatus, "to": loaded.record.status, "gateway": loaded.record.gateway]
+        func audited(_ result: AuditResult, _ details: [String: String]) async {
             await audit.record(
                 actor: gatewayEvent.map { "gateway:\($0.gateway)" } ?? "till.engine", action: .paymentTransition,
-                subject: loaded.record.id, origin: loaded.record.merchantId,
-                details: ["from": previousStatus, "to": loaded.record.status, "gateway": loaded.record.gateway])
+                subject: write.payment.id, result: result, origin: write.payment.merchantId, details: details)
         }
+        if loaded.record.status == previousStatus {
+            try await store.update(write, expectedVersion: expected)
+        } else if gatewayEvent == nil {
+            // The engine's own step, under the payment's lock: nothing else can move the
+            // version, so the commit fails only if the disk does. The audit entry is made
+            // durable alongside it (one flush of waiting, not two); should the commit fail
+            // after all, a second entry says so.
+            async let recorded: Void = audited(.success, transition)
+            do {
+                try await store.update(write, expectedVersion: expected)
+            } catch {
+                await recorded
+                await audited(.failure, transition.merging(["error": "the transition was not saved"]) { $1 })
+                throw error
+            }
+            await recorded
+        } else {
+            // A gateway event may be a redelivery the store refuses: record only what was saved.
+            try await store.update(write, expectedVersion: expected)
+            await audited(.success, transition)
+        }
+        PendingIdempotencyClaim.markSaved(claim)
+        loaded.record.version = expected + 1
     }
 
     /// Copies the state machine's view into the row.
