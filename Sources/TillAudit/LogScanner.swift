@@ -31,8 +31,7 @@ struct ScannedLine {
 /// Streams a log file through a large buffer: each chunk's lines are parsed and hashed
 /// in pieces shared between the calling thread and a helper thread, then handed to
 /// `body` in file order. Memory stays bounded however large the log is, and no line is
-/// re-encoded; only the first line of each piece is copied (to hash it with its 0x00
-/// prefix without touching a byte the other thread may be reading).
+/// re-encoded or copied: each is hashed where it lies, its 0x00 prefix fed separately.
 enum LogScanner {
     /// Lines longer than this are refused rather than buffered without bound.
     static let maximumLineLength = 16 << 20
@@ -120,27 +119,20 @@ enum LogScanner {
             guard let found = memchr(base + start - 1, 0x0A, limit - (start - 1)) else { return }
             lineStart = base.distance(to: found) + 1
         }
-        var first = true
         while lineStart < end, lineStart < limit, let found = memchr(base + lineStart, 0x0A, limit - lineStart) {
             let newline = base.distance(to: found)
             let line = UnsafeRawBufferPointer(rebasing: buffer[lineStart..<newline])
             let kind: ScannedLine.Kind
-            switch AuditLineFormat.parse(line, decode: false) {
-            case .success(let fields): kind = .entry(sequence: fields.sequence, previous: fields.previous)
-            case .failure(let reason): kind = .malformed(reason)
-            }
-            let hash: SHA256Digest
-            if first {
-                // The byte before this line belongs to the other piece: hash a copy.
-                hash = withUnsafeTemporaryAllocation(byteCount: line.count + 1, alignment: 16) { copy in
-                    copy[0] = 0
-                    UnsafeMutableRawBufferPointer(rebasing: copy[1...]).copyMemory(from: line)
-                    return SHA256.hash(bufferPointer: UnsafeRawBufferPointer(copy))
-                }
-                first = false
+            if let header = AuditLineFormat.quickHeader(line) {
+                kind = .entry(sequence: header.sequence, previous: header.previous)
             } else {
-                hash = MerkleHash.leaf(inPlace: buffer, start: lineStart, end: newline)
+                switch AuditLineFormat.parse(line, decode: false) {
+                case .success(let fields): kind = .entry(sequence: fields.sequence, previous: fields.previous)
+                case .failure(let reason): kind = .malformed(reason)
+                }
             }
+            // The 0x00 prefix goes to SHA-256 separately: the line is hashed where it lies.
+            let hash = MerkleHash.leaf(line: line)
             lines.append(ScannedLine(
                 index: 0, byteOffset: fileOffset + lineStart, length: newline - lineStart, hash: hash, words: HashWords(hash),
                 kind: kind))

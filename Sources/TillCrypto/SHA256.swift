@@ -56,6 +56,17 @@ public struct SHA256: Sendable {
     public static func hash(bufferPointer buffer: UnsafeRawBufferPointer) -> SHA256Digest {
         DigestContext.oneShot(buffer: buffer)
     }
+
+    /// SHA-256 of the byte `prefix` followed by the bytes at `buffer`, without copying them
+    /// (an RFC 6962 leaf hash with prefix 0). One call, no EVP dispatch: for hot loops.
+    public static func hash(prefix: UInt8, bufferPointer buffer: UnsafeRawBufferPointer) -> SHA256Digest {
+        DigestContext.prefixed(prefix, buffer)
+    }
+
+    /// SHA-256 of `prefix || left || right` (an RFC 6962 node hash with prefix 1), in one call.
+    public static func hash(prefix: UInt8, _ left: SHA256Digest, _ right: SHA256Digest) -> SHA256Digest {
+        DigestContext.pair(prefix, left, right)
+    }
 }
 
 /// A SHA-256 digest: 32 bytes stored inline, so producing one allocates nothing.
