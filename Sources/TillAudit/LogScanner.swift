@@ -22,10 +22,11 @@ struct ScannedLine {
     var index: UInt64
     var byteOffset: Int
     var length: Int
-    var hash: SHA256Digest
-    /// The same hash, for cheap comparisons.
+    /// The leaf hash, as words: cheap to compare and to copy.
     var words: HashWords
     var kind: Kind
+
+    var hash: SHA256Digest { words.digest }
 }
 
 /// Streams a log file through a large buffer: each chunk's lines are parsed and hashed
@@ -101,7 +102,7 @@ enum LogScanner {
         if filled > 1 {
             let hash = MerkleHash.leaf(inPlace: buffer, start: 1, end: filled)
             try body(ScannedLine(
-                index: index, byteOffset: fileOffset, length: filled - 1, hash: hash, words: HashWords(hash), kind: .torn))
+                index: index, byteOffset: fileOffset, length: filled - 1, words: HashWords(hash), kind: .torn))
         }
         return fileOffset + filled - 1
     }
@@ -134,7 +135,7 @@ enum LogScanner {
             // The 0x00 prefix goes to SHA-256 separately: the line is hashed where it lies.
             let hash = MerkleHash.leaf(line: line)
             lines.append(ScannedLine(
-                index: 0, byteOffset: fileOffset + lineStart, length: newline - lineStart, hash: hash, words: HashWords(hash),
+                index: 0, byteOffset: fileOffset + lineStart, length: newline - lineStart, words: HashWords(hash),
                 kind: kind))
             lineStart = newline + 1
         }

@@ -87,18 +87,12 @@ struct HashWords: Hashable {
     }
 
     init(_ digest: SHA256Digest) {
-        words = digest.withUnsafeBytes { raw in
-            (
-                raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
-                raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
-            )
-        }
+        words = digest.rawWords
     }
 
     /// The digest with these bytes.
     var digest: SHA256Digest {
-        var copy = words
-        return withUnsafeBytes(of: &copy) { (try? SHA256Digest(bytes: Array($0))) ?? MerkleHash.zero }
+        SHA256Digest(rawWords: words)
     }
 
     static func == (lhs: HashWords, rhs: HashWords) -> Bool {

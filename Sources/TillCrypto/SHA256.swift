@@ -74,12 +74,21 @@ public struct SHA256Digest: Sendable, Hashable, ContiguousBytes, CustomStringCon
     /// The digest size in bytes.
     public static let byteCount = 32
 
-    typealias Words = (UInt64, UInt64, UInt64, UInt64)
+    @usableFromInline typealias Words = (UInt64, UInt64, UInt64, UInt64)
 
-    var words: Words
+    @usableFromInline var words: Words
 
-    init(words: Words) {
+    @usableFromInline init(words: Words) {
         self.words = words
+    }
+
+    /// The digest's 32 bytes as four words, each loaded from memory in the host's byte
+    /// order. Inlined into callers: a hot loop converts without a call.
+    @inlinable public var rawWords: (UInt64, UInt64, UInt64, UInt64) { words }
+
+    /// The digest whose bytes, loaded as four words in the host's byte order, are `rawWords`.
+    @inlinable public init(rawWords: (UInt64, UInt64, UInt64, UInt64)) {
+        self.init(words: rawWords)
     }
 
     /// The digest whose bytes are `bytes`, for digests read back from storage.
