@@ -1,5 +1,10 @@
 #include "CTillOpenSSLShims.h"
 
+// The audit verifier hashes one short line at a time; the low-level SHA256_* calls skip
+// the EVP layer's per-call provider dispatch. They are deprecated in OpenSSL 3 but remain
+// the same assembly underneath.
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -7,6 +12,7 @@
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 // The Swift side sizes buffers with these constants; a mismatch must stop the build, not
 // overflow a buffer at run time.
@@ -73,4 +79,23 @@ int till_mac_ctx_set_digest(struct evp_mac_ctx_st *ctx, const char *digest_name)
 
 void till_openssl_free(void *pointer) {
     OPENSSL_free(pointer);
+}
+
+void till_sha256_prefixed(unsigned char prefix, const void *data, size_t length, unsigned char *out) {
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, &prefix, 1);
+    SHA256_Update(&ctx, data, length);
+    SHA256_Final(out, &ctx);
+}
+
+void till_sha256_pair(unsigned char prefix, const unsigned char *left, const unsigned char *right, unsigned char *out) {
+    unsigned char message[65];
+    message[0] = prefix;
+    memcpy(message + 1, left, 32);
+    memcpy(message + 33, right, 32);
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, message, sizeof message);
+    SHA256_Final(out, &ctx);
 }

@@ -1,6 +1,12 @@
 import Foundation
 import TillCrypto
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The one canonical JSON layout of an audit line, written and read without a general
 /// JSON library: writing must be byte-for-byte stable, and reading sits on the
 /// verifier's hot path next to SHA-256.
@@ -253,5 +259,124 @@ enum AuditLineFormat {
             default: nil
             }
         }
+    }
+}
+
+// MARK: The verifier's fast path
+
+extension AuditLineFormat {
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// The sequence number and `prev` of a well-formed line whose strings hold no escapes,
+    /// checked eight bytes at a time without building anything. Returns nil for every other
+    /// line -- malformed, or merely unusual (escapes, a 20-digit number) -- and the caller
+    /// asks ``parse(_:decode:)``, which has the last word and the reason. Whenever this
+    /// returns a value, ``parse(_:decode:)`` accepts the line with the same fields.
+    static func quickHeader(_ line: UnsafeRawBufferPointer) -> (sequence: UInt64, previous: HashWords)? {
+        guard let raw = line.baseAddress else { return nil }
+        var p = raw.assumingMemoryBound(to: UInt8.self)
+        let end = p + line.count
+        guard skip(&p, end, #"{"seq":"#) else { return nil }
+        let digitsStart = p
+        var sequence: UInt64 = 0
+        while p < end, p.pointee &- 0x30 < 10 {
+            // 19 digits cannot overflow; longer numbers are left to the checked parser.
+            guard p - digitsStart < 19 else { return nil }
+            sequence = sequence &* 10 &+ UInt64(p.pointee &- 0x30)
+            p += 1
+        }
+        let digitCount = p - digitsStart
+        guard digitCount > 0, digitCount == 1 || digitsStart.pointee != 0x30 else { return nil }
+        guard skip(&p, end, #","prev":""#), end - p >= 64 else { return nil }
+        var invalid: UInt64 = 0
+        let previous = HashWords(words: (
+            hexWord(p, &invalid), hexWord(p + 16, &invalid), hexWord(p + 32, &invalid), hexWord(p + 48, &invalid)
+        ))
+        guard invalid == 0 else { return nil }
+        p += 64
+        guard skip(&p, end, #"","time":"#), skipString(&p, end),
+            skip(&p, end, #","actor":"#), skipString(&p, end),
+            skip(&p, end, #","action":"#), skipString(&p, end),
+            skip(&p, end, #","subject":"#), skipString(&p, end),
+            skip(&p, end, #","result":"#), skipString(&p, end),
+            skip(&p, end, #","origin":"#), skipString(&p, end)
+        else { return nil }
+        if skip(&p, end, #","details":{"#) {
+            if !skip(&p, end, "}") {
+                while true {
+                    guard skipString(&p, end), skip(&p, end, ":"), skipString(&p, end) else { return nil }
+                    if skip(&p, end, ",") { continue }
+                    guard skip(&p, end, "}") else { return nil }
+                    break
+                }
+            }
+        }
+        guard skip(&p, end, "}"), p == end else { return nil }
+        return (sequence, previous)
+    }
+
+    /// Steps over `literal` if the bytes at `p` are exactly it.
+    @inline(__always)
+    private static func skip(_ p: inout UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, _ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard end - p >= count, memcmp(p, literal.utf8Start, count) == 0 else { return false }
+        p += count
+        return true
+    }
+
+    /// Steps over a JSON string without escapes: a quote, bytes that are not a quote, a
+    /// backslash or a control byte, and a quote. Scans eight bytes per step.
+    @inline(__always)
+    private static func skipString(_ p: inout UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Bool {
+        guard p < end, p.pointee == UInt8(ascii: "\"") else { return false }
+        p += 1
+        while end - p >= 8 {
+            let x = UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+            let quote = x ^ (ones &* 0x22)
+            let backslash = x ^ (ones &* 0x5C)
+            // Each term flags a byte equal to 0 (or below 0x20): exact for the lowest flagged
+            // byte, which is all that is used.
+            let hits = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (x &- ones &* 0x20) & ~x) & highBits
+            if hits != 0 {
+                p += hits.trailingZeroBitCount >> 3
+                break
+            }
+            p += 8
+        }
+        while p < end {
+            let byte = p.pointee
+            p += 1
+            if byte == UInt8(ascii: "\"") { return true }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { return false }
+        }
+        return false
+    }
+
+    /// 16 lowercase hex digits at `p` as the 8 bytes they spell, in memory order, loaded as a
+    /// little-endian word (as ``HashWords`` holds them). Sets bits in `invalid` for any byte
+    /// that is not 0-9 or a-f.
+    @inline(__always)
+    private static func hexWord(_ p: UnsafePointer<UInt8>, _ invalid: inout UInt64) -> UInt64 {
+        let low = hexHalf(UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)), &invalid)
+        let high = hexHalf(UInt64(littleEndian: UnsafeRawPointer(p + 8).loadUnaligned(as: UInt64.self)), &invalid)
+        return UInt64(littleEndian: low | high << 32)
+    }
+
+    /// Eight hex digits (byte 0 first) as four bytes in the low half, byte 0 lowest.
+    @inline(__always)
+    private static func hexHalf(_ x: UInt64, _ invalid: inout UInt64) -> UInt64 {
+        // Per byte, for bytes below 0x80 (no carries between bytes): x + (0x80 - lo) has its
+        // high bit set iff x >= lo, and x + (0x7F - hi) iff x > hi.
+        let isDigit = (x &+ ones &* (0x80 - 0x30)) & ~(x &+ ones &* (0x7F - 0x39))
+        let isLetter = (x &+ ones &* (0x80 - 0x61)) & ~(x &+ ones &* (0x7F - 0x66))
+        invalid |= (x | ~(isDigit | isLetter)) & highBits
+        // '0'-'9' -> 0-9, 'a'-'f' -> 10-15: the low nibble, plus 9 when bit 6 is set.
+        let nibbles = (x & (ones &* 0x0F)) &+ ((x >> 6) & ones) &* 9
+        // Byte 2i becomes nibble 2i << 4 | nibble 2i+1; then the even bytes are gathered.
+        var packed = ((nibbles << 4) | (nibbles >> 8)) & 0x00FF_00FF_00FF_00FF
+        packed = (packed | packed >> 8) & 0x0000_FFFF_0000_FFFF
+        packed = (packed | packed >> 16) & 0x0000_0000_FFFF_FFFF
+        return packed
     }
 }

@@ -22,7 +22,7 @@ extension AuditLog {
         private var keyring = AuditKeyring(origin: "", keys: [])
         private var tree = CompactMerkleTree()
         private var lastHash = MerkleHash.zero
-        /// Reused between batches: byte 0 is headroom for in-place leaf hashing.
+        /// Reused between batches; byte 0 is spare (leaf hashing feeds the 0x00 prefix separately).
         private var buffer: [UInt8] = []
         /// The size of the newest signed checkpoint, and when it was signed (or last tried).
         private var signedSize: UInt64 = 0

@@ -187,12 +187,21 @@ public enum AuditVerifier {
         }
         let signatures = SignatureBatch(signatureChecks)
         let helper = signatures.startHelper()
+        // Every way out waits for the helper: a thread still inside OpenSSL while the
+        // process exits (an unreadable log ends the command at once) can crash it.
+        var helperJoined = false
+        func joinHelper() {
+            guard !helperJoined else { return }
+            helperJoined = true
+            helper?.wait()
+        }
+        defer { joinHelper() }
         var notesOutcome: AuditProblem??
         /// The first problem among the notes, in file order, once every signature is checked.
         func checkpointsProblem() -> AuditProblem? {
             if let notesOutcome { return notesOutcome }
             signatures.work()
-            helper?.wait()
+            joinHelper()
             var found: AuditProblem?
             for inspection in inspections {
                 if case .failure(let problem) = signatures.resolve(inspection) {

@@ -17,28 +17,20 @@ public enum MerkleHash {
         return hasher.finalize()
     }
 
-    /// `SHA-256(0x01 || left || right)`, hashed from a stack buffer.
+    /// `SHA-256(0x01 || left || right)`, in one call that copies nothing to the heap.
     public static func node(_ left: SHA256Digest, _ right: SHA256Digest) -> SHA256Digest {
-        // 72 bytes of inline storage: the 65-byte message never touches the heap.
-        var storage: (SHA256Digest, SHA256Digest, UInt64) = (left, right, 0)
-        return withUnsafeMutableBytes(of: &storage) { out in
-            out[0] = 1
-            left.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[1..<33]).copyMemory(from: $0) }
-            right.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[33..<65]).copyMemory(from: $0) }
-            return SHA256.hash(bufferPointer: UnsafeRawBufferPointer(rebasing: out[0..<65]))
-        }
+        SHA256.hash(prefix: 1, left, right)
     }
 
-    /// The leaf hash of the line `buffer[start..<end]`, hashed in place: the byte before the
-    /// line (a newline or spare headroom) is lent as the 0x00 prefix and put back, so
-    /// verifying a large log copies nothing.
-    ///
-    /// - Precondition: `start >= 1`.
+    /// The leaf hash of the line `buffer[start..<end]`, hashed where it lies (the 0x00
+    /// prefix is fed to SHA-256 separately), so verifying a large log copies nothing.
     static func leaf(inPlace buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int) -> SHA256Digest {
-        let saved = buffer[start - 1]
-        buffer[start - 1] = 0
-        defer { buffer[start - 1] = saved }
-        return SHA256.hash(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[(start - 1)..<end]))
+        leaf(line: UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
+    }
+
+    /// `SHA-256(0x00 || line)` without copying `line`.
+    static func leaf(line: UnsafeRawBufferPointer) -> SHA256Digest {
+        SHA256.hash(prefix: 0, bufferPointer: line)
     }
 
     /// 32 zero bytes: the `prev` of the first entry, which has no predecessor.
@@ -95,18 +87,12 @@ struct HashWords: Hashable {
     }
 
     init(_ digest: SHA256Digest) {
-        words = digest.withUnsafeBytes { raw in
-            (
-                raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
-                raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
-            )
-        }
+        words = digest.rawWords
     }
 
     /// The digest with these bytes.
     var digest: SHA256Digest {
-        var copy = words
-        return withUnsafeBytes(of: &copy) { (try? SHA256Digest(bytes: Array($0))) ?? MerkleHash.zero }
+        SHA256Digest(rawWords: words)
     }
 
     static func == (lhs: HashWords, rhs: HashWords) -> Bool {

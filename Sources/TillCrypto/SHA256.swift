@@ -56,6 +56,17 @@ public struct SHA256: Sendable {
     public static func hash(bufferPointer buffer: UnsafeRawBufferPointer) -> SHA256Digest {
         DigestContext.oneShot(buffer: buffer)
     }
+
+    /// SHA-256 of the byte `prefix` followed by the bytes at `buffer`, without copying them
+    /// (an RFC 6962 leaf hash with prefix 0). One call, no EVP dispatch: for hot loops.
+    public static func hash(prefix: UInt8, bufferPointer buffer: UnsafeRawBufferPointer) -> SHA256Digest {
+        DigestContext.prefixed(prefix, buffer)
+    }
+
+    /// SHA-256 of `prefix || left || right` (an RFC 6962 node hash with prefix 1), in one call.
+    public static func hash(prefix: UInt8, _ left: SHA256Digest, _ right: SHA256Digest) -> SHA256Digest {
+        DigestContext.pair(prefix, left, right)
+    }
 }
 
 /// A SHA-256 digest: 32 bytes stored inline, so producing one allocates nothing.
@@ -63,12 +74,21 @@ public struct SHA256Digest: Sendable, Hashable, ContiguousBytes, CustomStringCon
     /// The digest size in bytes.
     public static let byteCount = 32
 
-    typealias Words = (UInt64, UInt64, UInt64, UInt64)
+    @usableFromInline typealias Words = (UInt64, UInt64, UInt64, UInt64)
 
-    var words: Words
+    @usableFromInline var words: Words
 
-    init(words: Words) {
+    @usableFromInline init(words: Words) {
         self.words = words
+    }
+
+    /// The digest's 32 bytes as four words, each loaded from memory in the host's byte
+    /// order. Inlined into callers: a hot loop converts without a call.
+    @inlinable public var rawWords: (UInt64, UInt64, UInt64, UInt64) { words }
+
+    /// The digest whose bytes, loaded as four words in the host's byte order, are `rawWords`.
+    @inlinable public init(rawWords: (UInt64, UInt64, UInt64, UInt64)) {
+        self.init(words: rawWords)
     }
 
     /// The digest whose bytes are `bytes`, for digests read back from storage.

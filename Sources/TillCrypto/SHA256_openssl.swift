@@ -94,4 +94,24 @@ final class DigestContext: @unchecked Sendable {
         guard update(cached, data) else { OpenSSL.unrecoverable("EVP_DigestUpdate") }
         return finalize(cached)
     }
+
+    static func prefixed(_ prefix: UInt8, _ buffer: UnsafeRawBufferPointer) -> SHA256Digest {
+        var words: SHA256Digest.Words = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { out in
+            till_sha256_prefixed(prefix, buffer.bytePointer, buffer.count, out.bytePointer)
+        }
+        return SHA256Digest(words: words)
+    }
+
+    static func pair(_ prefix: UInt8, _ left: SHA256Digest, _ right: SHA256Digest) -> SHA256Digest {
+        var words: SHA256Digest.Words = (0, 0, 0, 0)
+        var pair = (left.words, right.words)
+        withUnsafeMutableBytes(of: &words) { out in
+            withUnsafeBytes(of: &pair) { input in
+                let base = input.bytePointer
+                till_sha256_pair(prefix, base, base + 32, out.bytePointer)
+            }
+        }
+        return SHA256Digest(words: words)
+    }
 }

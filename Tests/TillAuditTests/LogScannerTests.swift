@@ -66,4 +66,51 @@ struct LogScannerTests {
         #expect(report.problem?.reason == .modifiedEntry)
         #expect(report.problem?.entry == 2001)
     }
+
+    @Test("a body that throws mid-scan stops it with that error, the helper still hashing the next chunk",
+          arguments: [300, 4096, 65_536])
+    func throwingBodyStopsCleanly(bufferSize: Int) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let files = try await makeLog(in: directory, count: 1500)
+        var seen = 0
+        do throws(AuditError) {
+            try LogScanner.scan(path: files.configuration.logPath, bufferSize: bufferSize) { line throws(AuditError) in
+                #expect(line.index == UInt64(seen))
+                seen += 1
+                if seen == 700 { throw .malformedEntry("stop here") }
+            }
+            Issue.record("the scan did not stop")
+        } catch {
+            #expect(error.message.contains("stop here"))
+        }
+        #expect(seen == 700)
+        // The scanner is reusable at once: nothing was left running on its buffers.
+        var count = 0
+        try LogScanner.scan(path: files.configuration.logPath, bufferSize: bufferSize) { _ throws(AuditError) in count += 1 }
+        #expect(count == files.lines.count)
+    }
+
+    @Test("a torn last line after many chunks keeps its index and offset", arguments: [300, 4096])
+    func tornTailAfterChunks(bufferSize: Int) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let files = try await makeLog(in: directory, count: 400)
+        let complete = files.lines.count
+        let size = try FileIO.File(path: files.configuration.logPath, flags: O_RDONLY).size()
+        let handle = try #require(FileHandle(forWritingAtPath: files.configuration.logPath))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"seq":400,"prev":"#.utf8))
+        try handle.close()
+        var last: ScannedLine?
+        var count = 0
+        try LogScanner.scan(path: files.configuration.logPath, bufferSize: bufferSize) { line throws(AuditError) in
+            count += 1
+            last = line
+        }
+        #expect(count == complete + 1)
+        #expect(last?.index == UInt64(complete))
+        #expect(last?.byteOffset == size)
+        if case .torn = last?.kind {} else { Issue.record("the last line is not torn") }
+    }
 }

@@ -39,6 +39,14 @@ void till_thread_digest_ctx_release(struct evp_md_ctx_st *ctx);
 /// Selects the digest of an HMAC context by name ("SHA256"). Returns 1 on success.
 int till_mac_ctx_set_digest(struct evp_mac_ctx_st *ctx, const char *digest_name);
 
+/// SHA-256 of the byte `prefix` followed by `length` bytes at `data`, into 32 bytes at
+/// `out`: an RFC 6962 leaf hash (prefix 0) without copying the entry. Cannot fail.
+void till_sha256_prefixed(unsigned char prefix, const void *data, size_t length, unsigned char *out);
+
+/// SHA-256 of prefix || left (32 bytes) || right (32 bytes) into `out`: with prefix 1, an
+/// RFC 6962 node hash.
+void till_sha256_pair(unsigned char prefix, const unsigned char *left, const unsigned char *right, unsigned char *out);
+
 /// Frees memory that OpenSSL allocated (OPENSSL_free is a function-like macro).
 void till_openssl_free(void *pointer);
 
