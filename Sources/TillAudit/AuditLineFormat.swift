@@ -380,3 +380,14 @@ extension AuditLineFormat {
         return packed
     }
 }
+
+extension AuditEntry {
+    /// Whether the verifier's fast read of `line`'s header agrees with the checked layout
+    /// parser it falls back to: when the fast path accepts a line, the parser must accept it
+    /// with the same sequence and previous hash. For the fuzz target; both are internal.
+    @_spi(Fuzzing) public static func fastHeaderAgreesWithParser(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard let quick = AuditLineFormat.quickHeader(line) else { return true }
+        guard case .success(let fields) = AuditLineFormat.parse(line, decode: false) else { return false }
+        return fields.sequence == quick.sequence && fields.previous == quick.previous
+    }
+}
