@@ -165,14 +165,15 @@ public final class Store: Sendable {
     }
 
     private static func upsert(_ record: IdempotencyRecord, _ db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO idempotency_keys (merchant_id, key, request_hash, response_status, response_body, created_at)
                 VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (merchant_id, key) DO UPDATE SET
                     request_hash = excluded.request_hash, response_status = excluded.response_status,
                     response_body = excluded.response_body, created_at = excluded.created_at
-                """,
+                """
+        ).execute(
             arguments: [
                 record.merchantId, record.key, record.requestHash, record.responseStatus, record.responseBody, record.createdAt,
             ])
@@ -200,7 +201,7 @@ public final class Store: Sendable {
     public func insert(_ write: PaymentWrite) async throws {
         try await database.groupWrite { db in
             try Self.recordGatewayEvent(write, db)
-            try write.payment.insert(db)
+            try Self.insertPayment(write.payment, db)
             try Self.writeChildrenAndEvents(write, db)
         }
     }
@@ -443,9 +444,8 @@ public final class Store: Sendable {
 
     private static func recordGatewayEvent(_ write: PaymentWrite, _ db: Database) throws {
         guard let event = write.gatewayEvent else { return }
-        try db.execute(
-            sql: "INSERT OR IGNORE INTO gateway_events (gateway, event_id, received_at) VALUES (?, ?, ?)",
-            arguments: [event.gateway, event.eventID, write.payment.updatedAt])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO gateway_events (gateway, event_id, received_at) VALUES (?, ?, ?)")
+            .execute(arguments: [event.gateway, event.eventID, write.payment.updatedAt])
         guard db.changesCount == 1 else {
             throw StoreConflict.duplicateGatewayEvent(gateway: event.gateway, eventID: event.eventID)
         }
@@ -453,22 +453,47 @@ public final class Store: Sendable {
 
     private static func writeChildrenAndEvents(_ write: PaymentWrite, _ db: Database) throws {
         if let claim = write.idempotencyClaim { try upsert(claim, db) }
+        // Every save runs these: cached statements, not records that build and prepare their
+        // SQL each time (GRDB's record persistence showed in the daemon's profile).
         for key in write.childKeys {
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO payment_children (key, payment_id, merchant_id) VALUES (?, ?, ?)",
-                arguments: [key, write.payment.id, write.payment.merchantId])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO payment_children (key, payment_id, merchant_id) VALUES (?, ?, ?)")
+                .execute(arguments: [key, write.payment.id, write.payment.merchantId])
         }
         guard !write.events.isEmpty else { return }
-        let endpoints = try WebhookEndpointRecord
-            .filter(Column("merchant_id") == write.payment.merchantId && Column("deleted_at") == nil).fetchAll(db)
+        let endpoints = try String.fetchAll(
+            db.cachedStatement(sql: "SELECT id FROM webhook_endpoints WHERE merchant_id = ? AND deleted_at IS NULL"),
+            arguments: [write.payment.merchantId])
         for event in write.events {
-            try event.insert(db)
+            try db.cachedStatement(
+                sql: "INSERT INTO events (id, merchant_id, type, payment_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+            ).execute(arguments: [event.id, event.merchantId, event.type, event.paymentId, event.body, event.createdAt])
             for endpoint in endpoints {
-                var row = OutboxRecord(
-                    eventId: event.id, endpointId: endpoint.id, merchantId: event.merchantId,
-                    nextAttemptAt: event.createdAt, createdAt: event.createdAt)
-                try row.insert(db)
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO outbox (event_id, endpoint_id, merchant_id, status, attempts, next_attempt_at, created_at)
+                        VALUES (?, ?, ?, ?, 0, ?, ?)
+                        """
+                ).execute(arguments: [
+                    event.id, endpoint, event.merchantId, OutboxRecord.Status.pending.rawValue, event.createdAt, event.createdAt,
+                ])
             }
         }
+    }
+
+    private static func insertPayment(_ payment: PaymentRecord, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO payments (
+                    id, merchant_id, gateway, gateway_payment_reference, gateway_authorization_reference, capture_mode, token,
+                    description, metadata, next_action_url, state, status, amount, currency, in_flight, version, created_at,
+                    updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            payment.id, payment.merchantId, payment.gateway, payment.gatewayPaymentReference,
+            payment.gatewayAuthorizationReference, payment.captureMode, payment.token, payment.description, payment.metadata,
+            payment.nextActionURL, payment.state, payment.status, payment.amount, payment.currency, payment.inFlight,
+            payment.version, payment.createdAt, payment.updatedAt,
+        ])
     }
 }
