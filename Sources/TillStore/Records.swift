@@ -103,17 +103,16 @@ public struct PaymentRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
         self.updatedAt = updatedAt
     }
 
-    /// The columns every read selects, in this order, so ``init(row:)`` can decode by
-    /// position: `Decodable` looks each column up by name, which showed in the daemon's
-    /// profile, since every request and webhook reads a payment.
-    public static var databaseSelection: [any SQLSelectable] {
-        [
-            Column("id"), Column("merchant_id"), Column("gateway"), Column("gateway_payment_reference"),
-            Column("gateway_authorization_reference"), Column("capture_mode"), Column("token"), Column("description"),
-            Column("metadata"), Column("next_action_url"), Column("state"), Column("status"), Column("amount"),
-            Column("currency"), Column("in_flight"), Column("version"), Column("created_at"), Column("updated_at"),
-        ]
-    }
+    /// The columns in the order every read selects them and every insert writes them, so
+    /// ``init(row:)`` can decode by position: `Decodable` looks each column up by name,
+    /// which showed in the daemon's profile, since every request and webhook reads a payment.
+    public static let columnNames = [
+        "id", "merchant_id", "gateway", "gateway_payment_reference", "gateway_authorization_reference", "capture_mode",
+        "token", "description", "metadata", "next_action_url", "state", "status", "amount", "currency", "in_flight",
+        "version", "created_at", "updated_at",
+    ]
+
+    public static var databaseSelection: [any SQLSelectable] { columnNames.map { Column($0) } }
 
     public init(row: Row) throws {
         id = try row.decode(atIndex: 0)

@@ -113,18 +113,13 @@ public final class Store: Sendable {
         merchantID: String, key: String, requestHash: String, now: Date, retention: TimeInterval
     ) async throws -> IdempotencyDecision {
         try await database.groupWrite { db in
-            if let existing = try IdempotencyRecord.fetchOne(db, key: ["merchant_id": merchantID, "key": key]) {
-                if now.timeIntervalSince(existing.createdAt) < retention {
-                    guard existing.requestHash == requestHash else { return .mismatch }
-                    if let status = existing.responseStatus, let body = existing.responseBody {
-                        return .replay(status: status, body: body)
-                    }
-                    return .inFlight
-                }
-                try existing.delete(db)
+            let decision = try Self.idempotencyDecision(
+                db, merchantID: merchantID, key: key, requestHash: requestHash, now: now, retention: retention)
+            if decision == .proceed {
+                // Replaces an expired record under the key, if there is one.
+                try Self.upsert(IdempotencyRecord(merchantId: merchantID, key: key, requestHash: requestHash, createdAt: now), db)
             }
-            try IdempotencyRecord(merchantId: merchantID, key: key, requestHash: requestHash, createdAt: now).insert(db)
-            return .proceed
+            return decision
         }
     }
 
@@ -136,18 +131,26 @@ public final class Store: Sendable {
         merchantID: String, key: String, requestHash: String, now: Date, retention: TimeInterval
     ) async throws -> IdempotencyDecision {
         try database.quickRead { db in
-            guard
-                let existing = try IdempotencyRecord.fetchOne(
-                    db.cachedStatement(sql: "SELECT * FROM idempotency_keys WHERE merchant_id = ? AND key = ?"),
-                    arguments: [merchantID, key]),
-                now.timeIntervalSince(existing.createdAt) < retention
-            else { return .proceed }
-            guard existing.requestHash == requestHash else { return .mismatch }
-            if let status = existing.responseStatus, let body = existing.responseBody {
-                return .replay(status: status, body: body)
-            }
-            return .inFlight
+            try Self.idempotencyDecision(
+                db, merchantID: merchantID, key: key, requestHash: requestHash, now: now, retention: retention)
         }
+    }
+
+    /// The decision the record under `key` makes; an expired record counts as none.
+    private static func idempotencyDecision(
+        _ db: Database, merchantID: String, key: String, requestHash: String, now: Date, retention: TimeInterval
+    ) throws -> IdempotencyDecision {
+        guard
+            let existing = try IdempotencyRecord.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM idempotency_keys WHERE merchant_id = ? AND key = ?"),
+                arguments: [merchantID, key]),
+            now.timeIntervalSince(existing.createdAt) < retention
+        else { return .proceed }
+        guard existing.requestHash == requestHash else { return .mismatch }
+        if let status = existing.responseStatus, let body = existing.responseBody {
+            return .replay(status: status, body: body)
+        }
+        return .inFlight
     }
 
     /// Stores the answer to a request whose claim may not have been written yet: claim and
@@ -435,12 +438,11 @@ public final class Store: Sendable {
     /// A payment's columns in ``PaymentRecord/databaseSelection``'s order. The hot lookups
     /// use it with cached statements: building and preparing a query per call (and GRDB's
     /// authorizer callback for each column while preparing) cost more than the lookup.
-    private static let selectPayment = """
-        SELECT id, merchant_id, gateway, gateway_payment_reference, gateway_authorization_reference, capture_mode, token,
-            description, metadata, next_action_url, state, status, amount, currency, in_flight, version, created_at,
-            updated_at
-        FROM payments
-        """
+    private static let selectPayment =
+        "SELECT " + PaymentRecord.columnNames.joined(separator: ", ") + " FROM payments"
+    private static let insertPaymentSQL =
+        "INSERT INTO payments (" + PaymentRecord.columnNames.joined(separator: ", ") + ") VALUES ("
+        + Array(repeating: "?", count: PaymentRecord.columnNames.count).joined(separator: ", ") + ")"
 
     private static func recordGatewayEvent(_ write: PaymentWrite, _ db: Database) throws {
         guard let event = write.gatewayEvent else { return }
@@ -481,15 +483,8 @@ public final class Store: Sendable {
     }
 
     private static func insertPayment(_ payment: PaymentRecord, _ db: Database) throws {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO payments (
-                    id, merchant_id, gateway, gateway_payment_reference, gateway_authorization_reference, capture_mode, token,
-                    description, metadata, next_action_url, state, status, amount, currency, in_flight, version, created_at,
-                    updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
+        // The values in `PaymentRecord.columnNames`' order.
+        try db.cachedStatement(sql: insertPaymentSQL).execute(arguments: [
             payment.id, payment.merchantId, payment.gateway, payment.gatewayPaymentReference,
             payment.gatewayAuthorizationReference, payment.captureMode, payment.token, payment.description, payment.metadata,
             payment.nextActionURL, payment.state, payment.status, payment.amount, payment.currency, payment.inFlight,
