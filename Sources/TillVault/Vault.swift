@@ -343,13 +343,7 @@ public final class Vault: Sendable {
     func write<T: Sendable>(
         _ what: String, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(VaultError) -> T {
-        do {
-            return try await store.pool.write(body)
-        } catch let error as VaultError {
-            throw error
-        } catch {
-            throw .storage(what, error)
-        }
+        do { return try await store.pool.write(body) } catch { throw Self.storageError(what, error) }
     }
 
     /// Like ``write(_:_:)``, but in a transaction shared with concurrent callers: see
@@ -357,37 +351,25 @@ public final class Vault: Sendable {
     func groupWrite<T: Sendable>(
         _ what: String, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(VaultError) -> T {
-        do {
-            return try await store.groupWrite(body)
-        } catch let error as VaultError {
-            throw error
-        } catch {
-            throw .storage(what, error)
-        }
+        do { return try await store.groupWrite(body) } catch { throw Self.storageError(what, error) }
     }
 
     func read<T: Sendable>(
         _ what: String, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(VaultError) -> T {
-        do {
-            return try await store.pool.read(body)
-        } catch let error as VaultError {
-            throw error
-        } catch {
-            throw .storage(what, error)
-        }
+        do { return try await store.pool.read(body) } catch { throw Self.storageError(what, error) }
     }
 
     /// Like ``read(_:_:)`` for an indexed point lookup on the request path, on the calling
     /// thread: see ``StoreDatabase/quickRead(_:)``.
     func quickRead<T>(_ what: String, _ body: (Database) throws -> T) throws(VaultError) -> T {
-        do {
-            return try store.quickRead(body)
-        } catch let error as VaultError {
-            throw error
-        } catch {
-            throw .storage(what, error)
-        }
+        do { return try store.quickRead(body) } catch { throw Self.storageError(what, error) }
+    }
+
+    /// A vault error thrown inside a database closure as it is; anything else as a storage
+    /// failure while doing `what`.
+    private static func storageError(_ what: String, _ error: any Error) -> VaultError {
+        (error as? VaultError) ?? .storage(what, error)
     }
 
     /// Reports key events; failures are logged and thrown as ``VaultError/Code/auditFailure``.
