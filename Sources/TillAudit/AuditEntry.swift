@@ -1,5 +1,6 @@
 public import Foundation
 public import TillCrypto
+import TillCore
 
 /// What an audit entry records, named like `area.act`. The constants cover what the
 /// daemon must log (PCI DSS 10.2); other names are allowed for new acts.
@@ -156,7 +157,7 @@ enum SensitiveDataScreen {
     ]
 
     static func check(_ value: String, field: String) throws(AuditError) {
-        if containsCardNumber(value) { throw .sensitiveData(field: field, kind: "a card number") }
+        if PANScreen.containsCardNumber(value) { throw .sensitiveData(field: field, kind: "a card number") }
         if let marker = secretMarker(in: value) {
             throw .sensitiveData(field: field, kind: "a secret (\(marker.trimmingCharacters(in: .whitespaces)))")
         }
@@ -188,39 +189,5 @@ enum SensitiveDataScreen {
             throw .sensitiveData(field: "details.\(key)", kind: "a field that holds card data or secrets")
         }
         try check(key, field: "details key")
-    }
-
-    /// Whether `value` holds a run of 13–19 digits (single spaces or dashes may separate
-    /// them, as people write card numbers) that passes the Luhn check.
-    static func containsCardNumber(_ value: String) -> Bool {
-        var digits: [UInt8] = []
-        var lastWasSeparator = false
-        func runIsCard() -> Bool { (13...19).contains(digits.count) && luhn(digits) }
-        for byte in value.utf8 {
-            if byte >= 0x30 && byte <= 0x39 {
-                digits.append(byte - 0x30)
-                lastWasSeparator = false
-            } else if (byte == 0x20 || byte == 0x2D) && !digits.isEmpty && !lastWasSeparator {
-                lastWasSeparator = true
-            } else {
-                if runIsCard() { return true }
-                digits.removeAll(keepingCapacity: true)
-                lastWasSeparator = false
-            }
-        }
-        return runIsCard()
-    }
-
-    static func luhn(_ digits: [UInt8]) -> Bool {
-        var sum = 0
-        for (position, digit) in digits.reversed().enumerated() {
-            var value = Int(digit)
-            if position % 2 == 1 {
-                value *= 2
-                if value > 9 { value -= 9 }
-            }
-            sum += value
-        }
-        return sum % 10 == 0
     }
 }
