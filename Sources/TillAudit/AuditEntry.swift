@@ -47,6 +47,9 @@ public struct AuditResult: RawRepresentable, Sendable, Hashable, Codable, Custom
     public static let success = AuditResult(rawValue: "success")
     /// The act was attempted and failed.
     public static let failure = AuditResult(rawValue: "failure")
+    /// The act is about to be attempted; an entry with its outcome follows (or, after a
+    /// crash in between, is missing, which tells a reviewer to check).
+    public static let attempt = AuditResult(rawValue: "attempt")
     /// The act was refused (authentication, authorization, verification).
     public static let denied = AuditResult(rawValue: "denied")
 
@@ -94,6 +97,52 @@ public struct AuditEvent: Sendable, Hashable {
         self.result = result
         self.origin = origin
         self.details = details
+    }
+}
+
+extension AuditEvent {
+    /// An event for an act that must be recorded whatever text it carries: anything that
+    /// looks like a card number is masked to its last four digits, a secret (or the rest of
+    /// the word it starts) becomes `[redacted]`, and a details key that names card data or a
+    /// secret keeps its place as `redacted_N` with the value dropped. The names of the fields
+    /// that were changed are listed in the `redacted` detail, so a reviewer can tell a masked
+    /// entry from a clean one.
+    ///
+    /// The daemon records authentication failures, refused requests and webhook failures
+    /// this way: their subjects and reasons come from outside (a request path can hold a key
+    /// or a card number), and refusing the entry would leave the attempt unrecorded.
+    ///
+    /// - Throws: ``AuditError`` `invalidEvent` for an empty actor, action, origin or result.
+    public static func redacting(
+        actor: String, action: AuditAction, subject: String, result: AuditResult = .success, origin: String,
+        details: [String: String] = [:]
+    ) throws(AuditError) -> AuditEvent {
+        var changed: [String] = []
+        func clean(_ value: String, _ field: String) -> String {
+            let cleaned = SensitiveDataScreen.redact(value)
+            if cleaned != value { changed.append(field) }
+            return cleaned
+        }
+        let actor = clean(actor, "actor")
+        let subject = clean(subject, "subject")
+        let origin = clean(origin, "origin")
+        var cleanDetails: [String: String] = [:]
+        var dropped = 0
+        for (key, value) in details.sorted(by: { $0.key < $1.key }) {
+            let cleanKey = SensitiveDataScreen.redact(key)
+            if key.isEmpty || cleanKey != key || SensitiveDataScreen.forbiddenDetailKeys.contains(key.lowercased()) {
+                dropped += 1
+                cleanDetails["redacted_\(dropped)"] = "[redacted]"
+                changed.append("details key")
+                continue
+            }
+            cleanDetails[key] = clean(value, "details.\(key)")
+        }
+        if !changed.isEmpty { cleanDetails["redacted"] = changed.joined(separator: ",") }
+        return try AuditEvent(
+            actor: actor, action: AuditAction(rawValue: SensitiveDataScreen.redact(action.rawValue)), subject: subject,
+            result: AuditResult(rawValue: SensitiveDataScreen.redact(result.rawValue)), origin: origin,
+            details: cleanDetails)
     }
 }
 
@@ -181,6 +230,40 @@ enum SensitiveDataScreen {
             }
         }
         return nil
+    }
+
+    /// `value` with card numbers masked (``PANScreen/mask(_:)``) and every secret marker,
+    /// with the rest of the word it starts, replaced by `[redacted]`; the result passes
+    /// ``check(_:field:)``. Text that is not ASCII and holds a marker is replaced whole:
+    /// Unicode case folding can change lengths, so no byte range is trustworthy there.
+    static func redact(_ value: String) -> String {
+        var text = PANScreen.mask(value)
+        guard secretMarker(in: text) != nil else { return text }
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return "[redacted]" }
+        var bytes = Array(text.utf8)
+        let redacted = Array("[redacted]".utf8)
+        // Each pass removes one marker occurrence and adds none, so this ends.
+        while let marker = secretMarker(in: String(decoding: bytes, as: UTF8.self)) {
+            let needle = Array(marker.utf8)
+            let lowered = bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+            guard let start = (0...(lowered.count - needle.count)).first(where: {
+                lowered[$0..<($0 + needle.count)].elementsEqual(needle)
+            }) else { break }
+            var end = start + needle.count
+            while end < bytes.count, !isWordBoundary(bytes[end]) { end += 1 }
+            bytes.replaceSubrange(start..<end, with: redacted)
+        }
+        text = String(decoding: bytes, as: UTF8.self)
+        return text
+    }
+
+    /// Where a secret's word ends: whitespace, quotes and the separators of paths, queries
+    /// and header lists.
+    private static func isWordBoundary(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x09, 0x0A, 0x0D, 0x20, 0x22, 0x27, 0x2C, 0x2F, 0x3B, 0x26, 0x3F, 0x3D: true
+        default: false
+        }
     }
 
     static func checkDetailKey(_ key: String) throws(AuditError) {

@@ -20,13 +20,19 @@ public struct AuditTrail: Sendable {
 
     /// Appends an entry and returns once it is durable. Failures are thrown: callers decide
     /// whether an unaudited act may go ahead.
+    ///
+    /// Text that looks like a card number or a secret is masked, not refused
+    /// (``AuditEvent/redacting(actor:action:subject:result:origin:details:)``): much of what
+    /// is recorded (request paths, gateway names, reasons) comes from outside, and an attempt
+    /// must never go unrecorded because of what the attacker typed.
     func append(
         actor: String, action: AuditAction, subject: String, result: AuditResult = .success, origin: String,
         details: [String: String] = [:]
     ) async throws {
         guard let log else { return }
         try await log.append(
-            AuditEvent(actor: actor, action: action, subject: subject, result: result, origin: origin, details: details))
+            AuditEvent.redacting(
+                actor: actor, action: action, subject: subject, result: result, origin: origin, details: details))
     }
 
     /// Appends an entry for an act that has already happened: a failure to record it is
@@ -72,13 +78,47 @@ struct AuditVaultSink: VaultAuditSink {
     }
 }
 
+/// Who ran an admin command: the operating-system account (its name from the password
+/// database, not from `$USER`, which the caller controls) and uid, plus the name an operator
+/// gave with `--operator` when several people share one account.
+public struct AdminActor: Sendable, Hashable {
+    public let user: String
+    public let uid: UInt32
+    public let operatorName: String?
+
+    public init(user: String, uid: UInt32, operatorName: String? = nil) {
+        self.user = user
+        self.uid = uid
+        self.operatorName = operatorName
+    }
+
+    /// This process's account.
+    public static func current(operatorName: String? = nil) -> AdminActor {
+        let uid = getuid()
+        var name = "uid\(uid)"
+        if let entry = getpwuid(uid), let pointer = entry.pointee.pw_name { name = String(cString: pointer) }
+        let trimmed = operatorName?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return AdminActor(user: name, uid: uid, operatorName: trimmed?.isEmpty == false ? trimmed : nil)
+    }
+
+    /// `till.admin:<user>(uid <uid>)`, with `/<operator>` when one was named.
+    var auditActor: String {
+        "till.admin:\(user)(uid \(uid))" + (operatorName.map { "/\($0)" } ?? "")
+    }
+}
+
 /// Audit entries for admin commands run from the command line (`till api-keys …`,
-/// `till merchants create`).
+/// `till merchants create`, `till keys …`).
+///
+/// ``perform(in:action:subject:details:actor:logger:_:)`` records the intent (result
+/// `attempt`) before the act, durably, and the outcome (`success`, or `failure` with the
+/// reason) after it, each with the time it happened in the `at` detail: spooled entries
+/// reach the log up to a second later, so the entry's own time is when it was logged, not
+/// when the act happened. If the intent cannot be recorded, the act does not happen.
 ///
 /// A command writes to the audit log itself when no daemon holds it. While a daemon runs
-/// (one writer per log), the command appends its entry to a spool file beside the log,
-/// durably, before making its change; the daemon moves spooled entries into the log within
-/// a second. Either way the act is recorded before it happens.
+/// (one writer per log), the command appends its entries to a spool file beside the log,
+/// durably; the daemon moves spooled entries into the log within a second.
 public enum AdminAudit {
     static func spoolPath(_ auditDirectory: String) -> String {
         (auditDirectory as NSString).appendingPathComponent("admin-spool.jsonl")
@@ -93,14 +133,42 @@ public enum AdminAudit {
         var details: [String: String]
     }
 
-    /// Records an admin act, through the log if it is free, else through the spool.
+    /// Records the intent, runs `act`, and records how it ended; returns what `act` returned
+    /// and rethrows what it threw.
+    public static func perform<T>(
+        in dataDirectory: String, action: AuditAction, subject: String, details: [String: String] = [:],
+        actor: AdminActor, logger: Logger, _ act: () async throws -> T
+    ) async throws -> T {
+        try await record(
+            in: dataDirectory, action: action, subject: subject, result: .attempt, details: details, actor: actor,
+            logger: logger)
+        let value: T
+        do {
+            value = try await act()
+        } catch {
+            try await record(
+                in: dataDirectory, action: action, subject: subject, result: .failure,
+                details: details.merging(["error": String(describing: error)]) { $1 }, actor: actor, logger: logger)
+            throw error
+        }
+        try await record(
+            in: dataDirectory, action: action, subject: subject, result: .success, details: details, actor: actor,
+            logger: logger)
+        return value
+    }
+
+    /// Records one admin entry, through the log if it is free, else through the spool.
+    /// Text from the operator (names, error messages) is masked, not refused.
     public static func record(
-        in dataDirectory: String, action: AuditAction, subject: String, origin: String, details: [String: String] = [:],
-        logger: Logger
+        in dataDirectory: String, action: AuditAction, subject: String, result: AuditResult = .success,
+        details: [String: String] = [:], actor: AdminActor, at time: Date = Date(), logger: Logger
     ) async throws {
         let directory = (dataDirectory as NSString).appendingPathComponent("audit")
-        let actor = "till.admin:" + (ProcessInfo.processInfo.environment["USER"] ?? "cli")
-        let event = try AuditEvent(actor: actor, action: action, subject: subject, origin: origin, details: details)
+        var details = details
+        details["at"] = RFC3339.format(time)
+        if let name = actor.operatorName { details["operator"] = name }
+        let event = try AuditEvent.redacting(
+            actor: actor.auditActor, action: action, subject: subject, result: result, origin: "cli", details: details)
         if let log = try? await AuditLog.open(AuditLog.Configuration(directory: directory, origin: DaemonConfiguration.defaultAuditOrigin), logger: logger) {
             try await log.append(event)
             try await log.close()
@@ -182,10 +250,12 @@ struct AuditSpoolIngest: Service {
 /// admin command (directly, or through the spool while a daemon holds the log).
 public struct AdminVaultSink: VaultAuditSink {
     let dataDirectory: String
+    let actor: AdminActor
     let logger: Logger
 
-    public init(dataDirectory: String, logger: Logger) {
+    public init(dataDirectory: String, actor: AdminActor, logger: Logger) {
         self.dataDirectory = dataDirectory
+        self.actor = actor
         self.logger = logger
     }
 
@@ -203,7 +273,9 @@ public struct AdminVaultSink: VaultAuditSink {
         case .dataKeyRetired(let keyID):
             (action, subject, details) = (.keyRetirement, keyID, [:])
         }
+        // The vault reports each key operation as it completes it, at the time it happened.
         try await AdminAudit.record(
-            in: dataDirectory, action: action, subject: subject, origin: "cli", details: details, logger: logger)
+            in: dataDirectory, action: action, subject: subject, details: details, actor: actor, at: event.time,
+            logger: logger)
     }
 }

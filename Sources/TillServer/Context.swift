@@ -10,8 +10,10 @@ public struct Caller: Sendable, Hashable {
 }
 
 /// The request context of the daemon's routes.
-public struct TillRequestContext: RequestContext {
+public struct TillRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The peer's address: failed authentications are counted, and audited, by it.
+    public let remoteAddress: SocketAddress?
     /// Set by the authentication middleware for `/v1` routes.
     public var caller: Caller?
     /// The request's id, echoed as `Request-Id` and in every log line.
@@ -19,6 +21,7 @@ public struct TillRequestContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
         self.caller = nil
         self.requestID = Identifiers.make("req")
         self.logger[metadataKey: "request_id"] = .string(requestID)
@@ -26,6 +29,9 @@ public struct TillRequestContext: RequestContext {
 
     /// Bodies larger than this are refused (413) before they are read.
     public var maxUploadSize: Int { 256 * 1024 }
+
+    /// The peer's IP address as text (no port), or `unknown`.
+    public var peer: String { remoteAddress?.ipAddress ?? "unknown" }
 
     /// The authenticated caller; routes under `/v1` always have one.
     public func requireCaller() throws(APIError) -> Caller {

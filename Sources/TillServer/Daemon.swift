@@ -30,13 +30,25 @@ public struct DaemonConfiguration: Sendable {
     /// The audit log's origin line in its signed checkpoints.
     public var auditOrigin: String
     public static let defaultAuditOrigin = "till.local/audit"
+    /// A sandbox setup (`till serve --sandbox`, test and bench harnesses): the vault's
+    /// key-encryption key may live in, and is created in, the data directory.
+    public var sandbox: Bool
+    /// The key-encryption key file when `TILL_VAULT_KEK` is unset. Outside sandbox mode it
+    /// must lie outside the data directory; nil means `<data>/vault.kek` (sandbox only).
+    public var keyEncryptionKeyFile: String?
+    /// How many failed authentications an address may make before it gets 429s.
+    public var authFailureLimit: AuthenticationThrottle.Limit
 
     public init(
         dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080, gateways: GatewaysConfiguration,
         allowInlineSecrets: Bool = false, reconcileInterval: Duration = .seconds(30),
         environment: [String: String] = ProcessInfo.processInfo.environment, handlesSignals: Bool = false,
-        auditOrigin: String = DaemonConfiguration.defaultAuditOrigin
+        auditOrigin: String = DaemonConfiguration.defaultAuditOrigin, sandbox: Bool = false,
+        keyEncryptionKeyFile: String? = nil, authFailureLimit: AuthenticationThrottle.Limit = .standard
     ) {
+        self.sandbox = sandbox
+        self.keyEncryptionKeyFile = keyEncryptionKeyFile
+        self.authFailureLimit = authFailureLimit
         self.dataDirectory = dataDirectory
         self.host = host
         self.port = port
@@ -51,7 +63,12 @@ public struct DaemonConfiguration: Sendable {
     public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("till.sqlite") }
     /// Holds the audit log, its checkpoints, the public keyring and the signing key.
     public var auditDirectory: String { (dataDirectory as NSString).appendingPathComponent("audit") }
-    public var keyFilePath: String { (dataDirectory as NSString).appendingPathComponent("vault.kek") }
+    /// Where the key-encryption key is looked for, with the data-directory rule applied.
+    public var keyEncryptionKeyLocation: KeyEncryptionKeyLocation {
+        KeyEncryptionKeyLocation(
+            dataDirectory: dataDirectory, keyFile: keyEncryptionKeyFile, allowsKeyInDataDirectory: sandbox,
+            environment: environment)
+    }
 }
 
 /// The daemon's parts, assembled: the same for `till serve` and for tests.
@@ -70,16 +87,24 @@ public enum Daemon {
         _ configuration: DaemonConfiguration, registry: GatewayRegistry, logger: Logger
     ) async throws -> RunningDaemon {
         try ProcessHardening.disableCoreDumps()
-        let database = try StoreDatabase.open(path: configuration.databasePath, migrations: migrations)
-        let kek: KeyEncryptionKey
-        if let fromEnvironment = try KeyEncryptionKey.fromEnvironment(configuration.environment) {
-            kek = fromEnvironment
-        } else if FileManager.default.fileExists(atPath: configuration.keyFilePath) {
-            kek = try KeyEncryptionKey.load(fileAt: configuration.keyFilePath)
-        } else {
-            kek = try KeyEncryptionKey.create(fileAt: configuration.keyFilePath)
-            logger.notice("created the vault's key-encryption key", metadata: ["path": "\(configuration.keyFilePath)"])
+        // Checked before anything is opened for writing, so a refused key leaves no trace.
+        let location = configuration.keyEncryptionKeyLocation
+        let resolvedKey: KeyEncryptionKeyLocation.Resolved
+        do {
+            resolvedKey = try location.resolve(createIfMissing: configuration.sandbox || configuration.keyEncryptionKeyFile != nil)
+        } catch {
+            throw StartError(description: error.description)
         }
+        let kek = resolvedKey.key
+        if resolvedKey.createdKeyFile {
+            logger.notice("created the vault's key-encryption key", metadata: ["path": "\(location.keyFilePath)"])
+        }
+        if resolvedKey.inDataDirectory {
+            logger.warning(
+                "sandbox mode: the vault's key-encryption key is in the data directory; never use this for real cards",
+                metadata: ["path": "\(location.keyFilePath)"])
+        }
+        let database = try StoreDatabase.open(path: configuration.databasePath, migrations: migrations)
         // The audit log opens before anything it must record can happen (the vault's first
         // keys, the first detokenization).
         let auditLog = try await AuditLog.open(
@@ -118,7 +143,8 @@ public enum Daemon {
             breaker: CircuitBreaker(settings: configuration.gateways.circuitBreaker))
         let store = Store(database: database)
         let server = TillServer(
-            store: store, vault: vault, gateways: gateways, router: router, logger: logger, audit: audit, metrics: metrics)
+            store: store, vault: vault, gateways: gateways, router: router, logger: logger, audit: audit, metrics: metrics,
+            authFailureLimit: configuration.authFailureLimit)
 
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = Application(

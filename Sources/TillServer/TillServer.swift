@@ -17,14 +17,17 @@ public final class TillServer: Sendable {
     public let metrics: TillMetrics
     public let audit: AuditTrail
     let idempotency: IdempotencyGuard
+    let authThrottle: AuthenticationThrottle
     let logger: Logger
     let now: @Sendable () -> Date
 
     public init(
         store: Store, vault: Vault, gateways: [String: any PaymentGateway], router: GatewayRouter, logger: Logger,
         audit: AuditTrail? = nil,
-        now: @escaping @Sendable () -> Date = { Date() }, metrics: TillMetrics = TillMetrics()
+        now: @escaping @Sendable () -> Date = { Date() }, metrics: TillMetrics = TillMetrics(),
+        authFailureLimit: AuthenticationThrottle.Limit = .standard
     ) {
+        self.authThrottle = AuthenticationThrottle(limit: authFailureLimit)
         self.metrics = metrics
         self.store = store
         self.vault = vault
@@ -49,11 +52,16 @@ public final class TillServer: Sendable {
         // Gateways authenticate their webhooks with signatures, not API keys.
         addGatewayWebhookRoutes(to: router.group("v1/gateways"))
         let v1 = router.group("v1")
-            .add(middleware: AuthenticationMiddleware(store: store) { [logger, audit] reason, request in
-                logger.notice("authentication failed", metadata: ["reason": "\(reason)", "path": "\(request.uri.path)"])
+            .add(middleware: AuthenticationMiddleware(store: store, throttle: authThrottle) { [audit] reason, request, context in
+                // The path is the caller's text: the audit trail masks anything in it that
+                // looks like a card number or a key (decoded first, so `%20` separators do not
+                // hide one), and the service log gets only the reason.
+                context.logger.notice(
+                    "authentication failed", metadata: ["reason": "\(reason.rawValue)", "peer": "\(context.peer)"])
                 await audit.record(
-                    actor: "anonymous", action: .authenticationFailure, subject: request.uri.path, result: .denied,
-                    origin: "api", details: ["reason": reason, "method": request.method.rawValue])
+                    actor: context.caller.map { "merchant:\($0.merchantID)" } ?? "anonymous", action: .authenticationFailure,
+                    subject: request.uri.path.removingPercentEncoding ?? request.uri.path, result: .denied, origin: "api",
+                    details: ["reason": reason.rawValue, "method": request.method.rawValue, "peer": context.peer])
             })
         addTokenRoutes(to: v1)
         addPaymentRoutes(to: v1)

@@ -39,7 +39,7 @@ public final class DaemonHarness: Sendable {
     /// `logFile`, if given, receives every log line at `logLevel` and above.
     public static func start(
         routing: RoutingTable? = nil, reconcileInterval: Duration = .seconds(30), logLevel: Logger.Level = .critical,
-        logFile: String? = nil
+        logFile: String? = nil, authFailureLimit: AuthenticationThrottle.Limit = .unlimited
     ) async throws -> DaemonHarness {
         var logger =
             logFile.map { Logger(label: "till.testing.daemon", factory: FileLogHandler.factory(path: $0)) }
@@ -59,7 +59,7 @@ public final class DaemonHarness: Sendable {
         let daemon = try await Daemon.start(
             DaemonConfiguration(
                 dataDirectory: directory, port: 0, gateways: gateways, allowInlineSecrets: true,
-                reconcileInterval: reconcileInterval, environment: [:]),
+                reconcileInterval: reconcileInterval, environment: [:], sandbox: true, authFailureLimit: authFailureLimit),
             registry: BuiltInGateways.registry(), logger: logger)
         let merchant = try await Merchants.create(name: "Test Shop", in: daemon.server.store, audit: daemon.server.audit)
         let http = try HTTPClient()

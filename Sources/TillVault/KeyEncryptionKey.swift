@@ -42,6 +42,11 @@ public struct KeyEncryptionKey: Sendable {
         return KeyEncryptionKey(key: key, origin: "environment variable \(name)")
     }
 
+    /// Whether the environment variable supplies the key.
+    public static func isSetInEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        !(environment[environmentVariable] ?? "").isEmpty
+    }
+
     /// Reads the key file at `path`.
     ///
     /// - Throws: ``VaultError/Code/insecureKeyFile`` if the file is not a regular file

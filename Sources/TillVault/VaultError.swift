@@ -35,6 +35,9 @@ public struct VaultError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The key-encryption key file may be read or written by others, or is not a
         /// regular file owned by this user.
         public static let insecureKeyFile = Code(rawValue: "insecure_key_file")
+        /// The key-encryption key file lies inside the data directory outside sandbox mode: a
+        /// copy of the directory would carry the cards and the key that opens them.
+        public static let keyFileInDataDirectory = Code(rawValue: "key_file_in_data_directory")
         /// Reading or writing a key file failed.
         public static let keyFileFailure = Code(rawValue: "key_file_failure")
         /// The database refused or failed an operation.

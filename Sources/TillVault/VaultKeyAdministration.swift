@@ -41,36 +41,36 @@ public enum VaultKeyAdministration {
     /// nothing.
     public static func initialize(
         dataDirectory: String = defaultDataDirectory,
+        keyFile: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         audit: any VaultAuditSink = DiscardingVaultAuditSink(),
         logger: Logger = Logger(label: "till.vault", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws(VaultError) -> InitializationReport {
-        let keyFile = keyFilePath(in: dataDirectory)
-        let kek: KeyEncryptionKey
-        var created = false
-        if let fromEnvironment = try KeyEncryptionKey.fromEnvironment(environment) {
-            kek = fromEnvironment
-        } else if FileManager.default.fileExists(atPath: keyFile) {
-            kek = try KeyEncryptionKey.load(fileAt: keyFile)
-        } else {
-            kek = try KeyEncryptionKey.create(fileAt: keyFile)
-            created = true
-        }
-        let vault = try openVault(dataDirectory: dataDirectory, kek: kek, audit: audit, logger: logger)
+        // The command line serves sandbox data directories too, so a key file inside the data
+        // directory is allowed here; the daemon refuses one outside sandbox mode, and
+        // `till keys status` warns about it.
+        let resolved = try KeyEncryptionKeyLocation(
+            dataDirectory: dataDirectory, keyFile: keyFile, allowsKeyInDataDirectory: true, environment: environment
+        ).resolve(createIfMissing: true)
+        let vault = try openVault(dataDirectory: dataDirectory, kek: resolved.key, audit: audit, logger: logger)
         let keys = try await vault.initializeKeys()
-        return InitializationReport(keyEncryptionKeyOrigin: kek.origin, createdKeyFile: created, keys: keys)
+        return InitializationReport(
+            keyEncryptionKeyOrigin: resolved.key.origin, createdKeyFile: resolved.createdKeyFile, keys: keys)
     }
 
     /// Makes a new active data key, re-encrypts every card under it and retires the keys
     /// no card uses any more.
     public static func rotate(
         dataDirectory: String = defaultDataDirectory,
+        keyFile: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         batchSize: Int = 500,
         audit: any VaultAuditSink = DiscardingVaultAuditSink(),
         logger: Logger = Logger(label: "till.vault", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws(VaultError) -> RotationReport {
-        let kek = try KeyEncryptionKey.resolve(keyFile: keyFilePath(in: dataDirectory), environment: environment)
+        let kek = try KeyEncryptionKeyLocation(
+            dataDirectory: dataDirectory, keyFile: keyFile, allowsKeyInDataDirectory: true, environment: environment
+        ).resolve(createIfMissing: false).key
         let vault = try openVault(dataDirectory: dataDirectory, kek: kek, audit: audit, logger: logger)
         let fresh = try await vault.rotateDataKey()
         let report = try await vault.reencryptAll(batchSize: batchSize)

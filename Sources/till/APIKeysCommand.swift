@@ -34,10 +34,12 @@ struct APIKeysCommand: AsyncParsableCommand {
             guard try await store.merchant(id: merchant) != nil else {
                 throw ServeError("no merchant \(merchant) in \(database.dataDirectory)")
             }
-            try await AdminAudit.record(
-                in: database.dataDirectory, action: .apiKeyCreation, subject: merchant, origin: "cli",
-                details: ["kind": publishable ? "publishable" : "secret"], logger: cliLogger)
-            let (record, key) = try await Merchants.createKey(publishable ? .publishable : .secret, merchantID: merchant, in: store)
+            let (record, key) = try await AdminAudit.perform(
+                in: database.dataDirectory, action: .apiKeyCreation, subject: merchant,
+                details: ["kind": publishable ? "publishable" : "secret"], actor: database.actor, logger: cliLogger
+            ) {
+                try await Merchants.createKey(publishable ? .publishable : .secret, merchantID: merchant, in: store)
+            }
             print(
                 """
                 key id   \(record.id)
@@ -75,10 +77,14 @@ struct APIKeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try database.openStore()
-            try await AdminAudit.record(
-                in: database.dataDirectory, action: .apiKeyRevocation, subject: keyID, origin: "cli", logger: cliLogger)
-            guard let revoked = try await store.revokeAPIKey(id: keyID, at: Date()) else {
-                throw ServeError("no live key \(keyID) in \(database.dataDirectory)")
+            let revoked = try await AdminAudit.perform(
+                in: database.dataDirectory, action: .apiKeyRevocation, subject: keyID, actor: database.actor,
+                logger: cliLogger
+            ) {
+                guard let revoked = try await store.revokeAPIKey(id: keyID, at: Date()) else {
+                    throw ServeError("no live key \(keyID) in \(database.dataDirectory)")
+                }
+                return revoked
             }
             print("revoked  \(revoked.id)  \(revoked.kind.rawValue)  \(revoked.prefix)  merchant \(revoked.merchantId)")
         }

@@ -90,7 +90,8 @@ struct BenchCommand: AsyncParsableCommand {
             paypalWebhookSecret: paypal.webhookSecret)
         let daemon = try await Daemon.start(
             DaemonConfiguration(
-                dataDirectory: directory + "/daemon", port: 0, gateways: gateways, allowInlineSecrets: true, environment: [:]),
+                dataDirectory: directory + "/daemon", port: 0, gateways: gateways, allowInlineSecrets: true, environment: [:],
+                sandbox: true),
             registry: BuiltInGateways.registry(), logger: logger)
         let merchant = try await Merchants.create(name: "Bench Shop", in: daemon.server.store, audit: daemon.server.audit)
         let http = try BenchHTTP(connections: levels.max() ?? 256)

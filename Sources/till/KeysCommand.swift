@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TillAudit
 import TillServer
 import TillVault
 
@@ -12,8 +13,13 @@ struct KeysCommand: AsyncParsableCommand {
         discussion: """
             The key-encryption key (KEK) wraps every other key and never enters the database. \
             It comes from the \(KeyEncryptionKey.environmentVariable) environment variable (32 bytes, \
-            hex or base64) when set, else from <data>/vault.kek (mode 0600; a file that group or \
-            others can access is refused).
+            hex or base64) when set, else from the file --kek-file names, else from <data>/vault.kek \
+            (mode 0600; a file that group or others can access is refused).
+
+            A key file inside the data directory is for sandboxes only: any copy of the data \
+            directory would carry the cards and the key that opens them, and `till serve --config` \
+            refuses it. For real cards keep the key elsewhere (--kek-file outside the data \
+            directory, or the environment variable from a secrets manager).
             """,
         subcommands: [Init.self, Rotate.self, Status.self]
     )
@@ -21,6 +27,36 @@ struct KeysCommand: AsyncParsableCommand {
     struct Options: ParsableArguments {
         @Option(name: .customLong("data"), help: "The data directory (database till.sqlite, key file vault.kek).")
         var dataDirectory = VaultKeyAdministration.defaultDataDirectory
+
+        @Option(help: "The key-encryption key file, when TILL_VAULT_KEK is unset (default <data>/vault.kek, sandboxes only).")
+        var kekFile: String?
+
+        @Option(name: .customLong("operator"), help: "Your name, recorded in the audit log beside the account and uid.")
+        var operatorName: String?
+
+        var actor: AdminActor { AdminActor.current(operatorName: operatorName) }
+
+        var location: KeyEncryptionKeyLocation {
+            KeyEncryptionKeyLocation(dataDirectory: dataDirectory, keyFile: kekFile, allowsKeyInDataDirectory: true)
+        }
+
+        /// Says loudly, on standard error, when the key sits beside the cards it protects.
+        func warnIfKeyInDataDirectory() {
+            guard KeyEncryptionKey.isSetInEnvironment() == false, location.keyFileIsInDataDirectory else { return }
+            let line = String(repeating: "!", count: 78)
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    \(line)
+                    WARNING: the key-encryption key \(location.keyFilePath) is inside the data directory.
+                    Any copy of \(dataDirectory) carries the cards AND the key that opens them.
+                    This is for sandboxes only; `till serve --config` refuses it. For real cards,
+                    move the file out of the data directory and pass --kek-file PATH, or set
+                    \(KeyEncryptionKey.environmentVariable).
+                    \(line)
+
+                    """.utf8))
+        }
     }
 
     struct Init: AsyncParsableCommand {
@@ -31,9 +67,16 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try ProcessHardening.disableCoreDumps()
-            let report = try await VaultKeyAdministration.initialize(
-                dataDirectory: options.dataDirectory,
-                audit: AdminVaultSink(dataDirectory: options.dataDirectory, logger: cliLogger), logger: Logger(label: "till.keys"))
+            let report = try await AdminAudit.perform(
+                in: options.dataDirectory, action: .adminCommand, subject: "keys init", actor: options.actor,
+                logger: cliLogger
+            ) {
+                try await VaultKeyAdministration.initialize(
+                    dataDirectory: options.dataDirectory, keyFile: options.kekFile,
+                    audit: AdminVaultSink(dataDirectory: options.dataDirectory, actor: options.actor, logger: cliLogger),
+                    logger: Logger(label: "till.keys"))
+            }
+            options.warnIfKeyInDataDirectory()
             print(
                 """
                 key-encryption key  \(report.keyEncryptionKeyOrigin)\(report.createdKeyFile ? " (created)" : "")
@@ -58,9 +101,16 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try ProcessHardening.disableCoreDumps()
-            let report = try await VaultKeyAdministration.rotate(
-                dataDirectory: options.dataDirectory, batchSize: batchSize,
-                audit: AdminVaultSink(dataDirectory: options.dataDirectory, logger: cliLogger), logger: Logger(label: "till.keys"))
+            options.warnIfKeyInDataDirectory()
+            let report = try await AdminAudit.perform(
+                in: options.dataDirectory, action: .adminCommand, subject: "keys rotate", actor: options.actor,
+                logger: cliLogger
+            ) {
+                try await VaultKeyAdministration.rotate(
+                    dataDirectory: options.dataDirectory, keyFile: options.kekFile, batchSize: batchSize,
+                    audit: AdminVaultSink(dataDirectory: options.dataDirectory, actor: options.actor, logger: cliLogger),
+                    logger: Logger(label: "till.keys"))
+            }
             var lines = [
                 "new data key        \(report.newDataKeyID)",
                 "re-encrypted        \(report.reencryption.reencrypted) card(s)",
@@ -83,7 +133,8 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try ProcessHardening.disableCoreDumps()
-            let kek = try KeyEncryptionKey.resolve(keyFile: VaultKeyAdministration.keyFilePath(in: options.dataDirectory))
+            options.warnIfKeyInDataDirectory()
+            let kek = try options.location.resolve(createIfMissing: false).key
             let vault = try VaultKeyAdministration.openVault(
                 dataDirectory: options.dataDirectory, kek: kek,
                 logger: Logger(label: "till.keys"))

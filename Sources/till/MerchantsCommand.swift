@@ -17,6 +17,12 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("data"), help: "The data directory holding till.sqlite.")
     var dataDirectory = "./till-data"
 
+    @Option(name: .customLong("operator"), help: "Your name, recorded in the audit log beside the account and uid.")
+    var operatorName: String?
+
+    /// Who the audit log says ran the command.
+    var actor: AdminActor { AdminActor.current(operatorName: operatorName) }
+
     /// The daemon's store, migrated like the daemon migrates it (SQLite in WAL mode lets
     /// this run beside a serving daemon).
     func openStore() throws -> Store {
@@ -57,10 +63,12 @@ struct MerchantsCommand: AsyncParsableCommand {
         func run() async throws {
             let store = try database.openStore()
             let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-            try await AdminAudit.record(
-                in: database.dataDirectory, action: .adminCommand, subject: "merchants create", origin: "cli",
-                details: ["name": trimmed], logger: cliLogger)
-            let created = try await Merchants.create(name: trimmed, in: store)
+            let created = try await AdminAudit.perform(
+                in: database.dataDirectory, action: .adminCommand, subject: "merchants create", details: ["name": trimmed],
+                actor: database.actor, logger: cliLogger
+            ) {
+                try await Merchants.create(name: trimmed, in: store)
+            }
             print(
                 """
                 merchant          \(created.merchant.id)

@@ -76,6 +76,26 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds between reconciliation rounds for pending and unknown gateway calls.")
     var reconcileInterval = 30
 
+    @Option(
+        help: ArgumentHelp(
+            "The vault's key-encryption key file, when TILL_VAULT_KEK is unset.",
+            discussion: """
+                Outside --sandbox it must lie outside the data directory (a copy of the data \
+                directory must not carry the key that opens its cards); it is created, mode 0600, \
+                if missing. With --sandbox the default is <data>/vault.kek.
+                """))
+    var kekFile: String?
+
+    @Option(help: "Failed authentications one address may make in a burst before it gets 429s.")
+    var authFailureBurst = AuthenticationThrottle.Limit.standard.burst
+
+    @Option(help: "Failed authentications per minute an address earns back after a burst.")
+    var authFailureRefillPerMinute = AuthenticationThrottle.Limit.standard.refillPerMinute
+
+    var authFailureLimit: AuthenticationThrottle.Limit {
+        AuthenticationThrottle.Limit(burst: authFailureBurst, refillPerMinute: authFailureRefillPerMinute)
+    }
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -94,6 +114,9 @@ struct ServeCommand: AsyncParsableCommand {
         for (name, value) in [("--port", port), ("--stripe-port", stripePort), ("--paypal-port", paypalPort)]
         where !(0...65535).contains(value) {
             throw ValidationError("\(name) must be between 0 and 65535, got \(value)")
+        }
+        guard authFailureBurst > 0, authFailureRefillPerMinute > 0 else {
+            throw ValidationError("--auth-failure-burst and --auth-failure-refill-per-minute must be positive")
         }
         guard reconcileInterval > 0 else {
             throw ValidationError("--reconcile-interval must be positive, got \(reconcileInterval)")
@@ -140,7 +163,8 @@ struct ServeCommand: AsyncParsableCommand {
         let daemon = try await Daemon.start(
             DaemonConfiguration(
                 dataDirectory: dataDirectory, host: host, port: port, gateways: gateways,
-                reconcileInterval: .seconds(reconcileInterval), handlesSignals: true),
+                reconcileInterval: .seconds(reconcileInterval), handlesSignals: true, keyEncryptionKeyFile: kekFile,
+                authFailureLimit: authFailureLimit),
             registry: registry, logger: logger)
         Self.say(
             """
@@ -169,7 +193,8 @@ struct ServeCommand: AsyncParsableCommand {
                         paypalURL: sandboxes.paypal.url, paypalClientID: sandboxes.paypal.clientID,
                         paypalClientSecret: sandboxes.paypal.clientSecret, paypalWebhookID: sandboxes.paypal.webhookID,
                         paypalWebhookSecret: sandboxes.paypal.webhookSecret),
-                    allowInlineSecrets: true, reconcileInterval: .seconds(reconcileInterval), handlesSignals: true),
+                    allowInlineSecrets: true, reconcileInterval: .seconds(reconcileInterval), handlesSignals: true,
+                    sandbox: true, keyEncryptionKeyFile: kekFile, authFailureLimit: authFailureLimit),
                 registry: BuiltInGateways.registry(), logger: logger)
         } catch {
             await sandboxes.stop()

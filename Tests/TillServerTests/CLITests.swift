@@ -1,4 +1,5 @@
 import Foundation
+import TillAudit
 import TillGateway
 import TillHTTP
 import TillServer
@@ -261,6 +262,34 @@ struct CLITests {
         }
     }
 
+    @Test("admin commands record the intent before the act and the real outcome after it, with the OS account and the operator", binaryBuilt)
+    func adminOutcome() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("till-admin-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let created = try await till(["merchants", "create", "--name", "Audit Shop", "--data", data, "--operator", "alice"])
+        #expect(created.status == 0, "\(created.error)")
+        let missing = try await till(["api-keys", "revoke", "key_doesnotexist", "--data", data, "--operator", "bob"])
+        #expect(missing.status != 0)
+
+        // No daemon holds the log, so the commands wrote to it directly.
+        let text = try String(contentsOfFile: data + "/audit/audit.jsonl", encoding: .utf8)
+        let entries = try text.split(separator: "\n").map { try AuditEntry(line: Array($0.utf8)) }
+        let revocations = entries.filter { $0.event.action == .apiKeyRevocation }
+        #expect(revocations.map(\.event.result) == [.attempt, .failure], "\(revocations)")
+        #expect(revocations.last?.event.details["error"]?.contains("key_doesnotexist") == true)
+        let creations = entries.filter { $0.event.action == .adminCommand && $0.event.subject == "merchants create" }
+        #expect(creations.map(\.event.result) == [.attempt, .success])
+        let uid = getuid()
+        for entry in revocations + creations {
+            #expect(entry.event.actor.hasPrefix("till.admin:") && entry.event.actor.contains("(uid \(uid))"), "\(entry.event.actor)")
+            #expect(entry.event.details["at"] != nil)
+        }
+        #expect(creations.allSatisfy { $0.event.details["operator"] == "alice" && $0.event.actor.hasSuffix("/alice") })
+        #expect(revocations.allSatisfy { $0.event.details["operator"] == "bob" })
+        // Nothing claims a success that did not happen.
+        #expect(!revocations.contains { $0.event.result == .success })
+    }
+
     @Test("serve --config refuses a bad configuration, naming the field", binaryBuilt)
     func badConfig() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("till-config-\(UUID().uuidString)").path
@@ -284,9 +313,24 @@ struct CLITests {
         for (index, (json, field)) in cases.enumerated() {
             let file = directory + "/config-\(index).json"
             try Data(json.utf8).write(to: URL(fileURLWithPath: file))
-            let ran = try await till(["serve", "--config", file, "--data", directory + "/data", "--port", "0"])
+            let ran = try await till([
+                "serve", "--config", file, "--data", directory + "/data", "--kek-file", directory + "/vault.kek", "--port", "0",
+            ])
             #expect(ran.status != 0)
             #expect(ran.error.contains(field), "expected \(field) in: \(ran.error)")
+        }
+        // Outside sandbox mode a key-encryption key inside the data directory is refused
+        // before anything is written there.
+        let file = directory + "/config-\(cases.count).json"
+        try Data(cases[3].0.utf8).write(to: URL(fileURLWithPath: file))
+        let fresh = directory + "/fresh"
+        for keyFile in [nil, fresh + "/vault.kek", fresh + "/../fresh/./vault.kek"] {
+            let inside = try await till(
+                ["serve", "--config", file, "--data", fresh, "--port", "0"] + (keyFile.map { ["--kek-file", $0] } ?? []))
+            #expect(inside.status != 0)
+            #expect(inside.error.contains("key_file_in_data_directory"), "\(inside.error)")
+            #expect(!FileManager.default.fileExists(atPath: fresh + "/till.sqlite"))
+            #expect(!FileManager.default.fileExists(atPath: fresh + "/vault.kek"))
         }
         let neither = try await till(["serve", "--data", directory + "/data"])
         #expect(neither.status != 0)

@@ -111,6 +111,18 @@ struct KeysCommandTests {
         let status = try runTill(["keys", "status", "--data", data])
         #expect(status.output.contains("retired"))
         #expect(status.output.contains("active"))
+        #expect(status.error.contains("WARNING") && status.error.contains("inside the data directory"))
+
+        // A key file elsewhere: no warning, and nothing key-like in the data directory.
+        let other = directory.file("other-data")
+        let keyFile = directory.file("kek/vault.kek")
+        let elsewhere = try runTill(["keys", "init", "--data", other, "--kek-file", keyFile])
+        #expect(elsewhere.status == 0, "\(elsewhere.error)")
+        #expect(FileManager.default.fileExists(atPath: keyFile))
+        #expect(!FileManager.default.fileExists(atPath: other + "/vault.kek"))
+        let quiet = try runTill(["keys", "status", "--data", other, "--kek-file", keyFile])
+        #expect(quiet.status == 0, "\(quiet.error)")
+        #expect(!quiet.error.contains("WARNING"))
 
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: data + "/vault.kek")
         let refused = try runTill(["keys", "rotate", "--data", data])
@@ -145,5 +157,31 @@ struct ProcessHardeningTests {
     func coreDumps() throws {
         try ProcessHardening.disableCoreDumps()
         #expect(ProcessHardening.coreDumpsDisabled)
+    }
+
+    @Test("a key file is inside the data directory however its path is spelled, symbolic links included")
+    func location() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let data = directory.file("data")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: directory.file("alias"), withDestinationPath: data)
+        for spelling in [data + "/vault.kek", data + "/./sub/../vault.kek", directory.file("alias/vault.kek"), data] {
+            let location = KeyEncryptionKeyLocation(
+                dataDirectory: data, keyFile: spelling, allowsKeyInDataDirectory: false, environment: [:])
+            #expect(location.keyFileIsInDataDirectory, "\(spelling)")
+            let error = #expect(throws: VaultError.self) { try location.resolve(createIfMissing: true) }
+            #expect(error?.code == .keyFileInDataDirectory)
+        }
+        #expect(!FileManager.default.fileExists(atPath: data + "/vault.kek"), "a refused key file is never created")
+        let outside = KeyEncryptionKeyLocation(
+            dataDirectory: data, keyFile: directory.file("data-kek/vault.kek"), allowsKeyInDataDirectory: false,
+            environment: [:])
+        #expect(!outside.keyFileIsInDataDirectory, "a sibling whose name starts like the directory is outside it")
+        #expect(try outside.resolve(createIfMissing: true).createdKeyFile)
+        let fromEnvironment = KeyEncryptionKeyLocation(
+            dataDirectory: data, allowsKeyInDataDirectory: false,
+            environment: [KeyEncryptionKey.environmentVariable: Hex.encode(try SecureRandom.bytes(count: 32))])
+        #expect(try !fromEnvironment.resolve(createIfMissing: false).inDataDirectory)
     }
 }
