@@ -112,6 +112,11 @@ extension AuditEvent {
     /// this way: their subjects and reasons come from outside (a request path can hold a key
     /// or a card number), and refusing the entry would leave the attempt unrecorded.
     ///
+    /// Each text is cut to ``maxRedactedFieldBytes`` bytes of UTF-8 (after masking, so a cut
+    /// never leaves part of a card number) and at most ``maxRedactedDetails`` details are
+    /// kept: a request path or header can be as long as the HTTP server allows, and the log
+    /// must not grow by that much per refused request.
+    ///
     /// - Throws: ``AuditError`` `invalidEvent` for an empty actor, action, origin or result.
     public static func redacting(
         actor: String, action: AuditAction, subject: String, result: AuditResult = .success, origin: String,
@@ -119,7 +124,7 @@ extension AuditEvent {
     ) throws(AuditError) -> AuditEvent {
         var changed: [String] = []
         func clean(_ value: String, _ field: String) -> String {
-            let cleaned = SensitiveDataScreen.redact(value)
+            let cleaned = truncated(SensitiveDataScreen.redact(value))
             if cleaned != value { changed.append(field) }
             return cleaned
         }
@@ -138,12 +143,40 @@ extension AuditEvent {
             }
             cleanDetails[key] = clean(value, "details.\(key)")
         }
+        if cleanDetails.count > Self.maxRedactedDetails {
+            let kept = cleanDetails.keys.sorted().prefix(Self.maxRedactedDetails)
+            cleanDetails = cleanDetails.filter { kept.contains($0.key) }
+            changed.append("details (\(details.count - Self.maxRedactedDetails) dropped)")
+        }
         if !changed.isEmpty { cleanDetails["redacted"] = changed.joined(separator: ",") }
         return try AuditEvent(
             actor: actor, action: AuditAction(rawValue: SensitiveDataScreen.redact(action.rawValue)), subject: subject,
             result: AuditResult(rawValue: SensitiveDataScreen.redact(result.rawValue)), origin: origin,
             details: cleanDetails)
     }
+}
+
+extension AuditEvent {
+    /// The longest text ``redacting(actor:action:subject:result:origin:details:)`` keeps in
+    /// one field, in UTF-8 bytes.
+    public static let maxRedactedFieldBytes = 1024
+    /// The most details it keeps.
+    public static let maxRedactedDetails = 32
+}
+
+/// `text` cut to ``maxRedactedFieldBytes`` on a character boundary, marked with `…`.
+private func truncated(_ text: String) -> String {
+    let maxRedactedFieldBytes = AuditEvent.maxRedactedFieldBytes
+    guard text.utf8.count > maxRedactedFieldBytes else { return text }
+    var result = ""
+    var bytes = 0
+    for character in text {
+        let size = character.utf8.count
+        guard bytes + size <= maxRedactedFieldBytes - 3 else { break }
+        result.append(character)
+        bytes += size
+    }
+    return result + "…"
 }
 
 /// One line of the audit log: an ``AuditEvent`` with its place in the log.

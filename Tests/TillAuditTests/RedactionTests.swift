@@ -41,4 +41,19 @@ struct RedactionTests {
             actor: "a", action: .adminCommand, subject: "Grüße sk_test_zzz", origin: "cli")
         #expect(event.subject == "[redacted]")
     }
+
+    @Test("long text is cut to a byte limit after masking, so nothing of a card survives the cut")
+    func bounded() throws {
+        let long = String(repeating: "é", count: 2000) + " 4242424242424242"
+        let event = try AuditEvent.redacting(
+            actor: "a", action: .authenticationFailure, subject: "/" + String(repeating: "x", count: 100_000), origin: "api",
+            details: ["reason": long])
+        #expect(event.subject.utf8.count <= AuditEvent.maxRedactedFieldBytes && event.subject.hasSuffix("…"))
+        #expect((event.details["reason"]?.utf8.count ?? 0) <= AuditEvent.maxRedactedFieldBytes)
+        #expect(event.details["redacted"] == "subject,details.reason")
+        let many = try AuditEvent.redacting(
+            actor: "a", action: .adminCommand, subject: "s", origin: "cli",
+            details: Dictionary(uniqueKeysWithValues: (0..<100).map { ("k\($0)", "v") }))
+        #expect(many.details.count <= AuditEvent.maxRedactedDetails + 1)
+    }
 }
