@@ -18,6 +18,12 @@ public enum PANScreen {
         public let end: Int
         /// How many digits the run holds.
         public let digitCount: Int
+
+        public init(start: Int, end: Int, digitCount: Int) {
+            self.start = start
+            self.end = end
+            self.digitCount = digitCount
+        }
     }
 
     /// Whether `text` holds a PAN-like run anywhere.
