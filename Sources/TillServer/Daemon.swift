@@ -30,6 +30,10 @@ public struct DaemonConfiguration: Sendable {
     /// The audit log's origin line in its signed checkpoints.
     public var auditOrigin: String
     public static let defaultAuditOrigin = "till.local/audit"
+    /// Where merchant webhooks may go (plain http and the allow-list are for the sandbox setup).
+    public var webhookPolicy = WebhookURLPolicy()
+    /// The HTTP server's timeouts and connection cap.
+    public var serverLimits = ServerLimits()
 
     public init(
         dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080, gateways: GatewaysConfiguration,
@@ -69,6 +73,7 @@ public enum Daemon {
     public static func start(
         _ configuration: DaemonConfiguration, registry: GatewayRegistry, logger: Logger
     ) async throws -> RunningDaemon {
+        if let problem = configuration.serverLimits.problem { throw StartError(description: problem) }
         try ProcessHardening.disableCoreDumps()
         let database = try StoreDatabase.open(path: configuration.databasePath, migrations: migrations)
         let kek: KeyEncryptionKey
@@ -118,13 +123,21 @@ public enum Daemon {
             breaker: CircuitBreaker(settings: configuration.gateways.circuitBreaker))
         let store = Store(database: database)
         let server = TillServer(
-            store: store, vault: vault, gateways: gateways, router: router, logger: logger, audit: audit, metrics: metrics)
+            store: store, vault: vault, gateways: gateways, router: router, logger: logger, audit: audit, metrics: metrics,
+            webhookPolicy: configuration.webhookPolicy)
 
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = Application(
             router: server.makeRouter(),
+            server: .http1(limits: configuration.serverLimits),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "till"),
             onServerRunning: { channel in
+                if let address = channel.localAddress, let ip = address.ipAddress.flatMap(IPAddress.init(numeric:)),
+                    let port = address.port.flatMap(UInt16.init(exactly:))
+                {
+                    // No merchant webhook may call the daemon's own API.
+                    server.webhookDestinations.addOwn(SocketEndpoint(address: ip, port: port))
+                }
                 portContinuation.yield(channel.localAddress?.port ?? configuration.port)
                 portContinuation.finish()
             },

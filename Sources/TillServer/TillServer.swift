@@ -16,6 +16,8 @@ public final class TillServer: Sendable {
     /// Request, gateway and outbox metrics, served at `/metrics`.
     public let metrics: TillMetrics
     public let audit: AuditTrail
+    /// Where merchant webhooks may go; registration and every delivery ask it.
+    public let webhookDestinations: WebhookDestinations
     let idempotency: IdempotencyGuard
     let logger: Logger
     let now: @Sendable () -> Date
@@ -23,8 +25,10 @@ public final class TillServer: Sendable {
     public init(
         store: Store, vault: Vault, gateways: [String: any PaymentGateway], router: GatewayRouter, logger: Logger,
         audit: AuditTrail? = nil,
-        now: @escaping @Sendable () -> Date = { Date() }, metrics: TillMetrics = TillMetrics()
+        now: @escaping @Sendable () -> Date = { Date() }, metrics: TillMetrics = TillMetrics(),
+        webhookPolicy: WebhookURLPolicy = WebhookURLPolicy()
     ) {
+        self.webhookDestinations = WebhookDestinations(webhookPolicy)
         self.metrics = metrics
         self.store = store
         self.vault = vault
