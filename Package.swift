@@ -319,6 +319,7 @@ let package = Package(
         fuzzTarget("FuzzStripeForm", ["StripeSandbox"]),
         fuzzTarget("FuzzPayPalJSON", ["PayPalSandbox"]),
         fuzzTarget("FuzzRequestBody", ["TillServer"]),
+        fuzzTarget("FuzzWebhookURL", ["TillServer"]),
     ]
 )
 
