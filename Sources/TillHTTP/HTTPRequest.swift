@@ -70,8 +70,10 @@ public struct HTTPRequest: Sendable, Hashable {
             guard !pin.addresses.isEmpty, pin.addresses.allSatisfy({ ConnectionPin.addressBytes($0) != nil }) else {
                 throw .invalidRequest("pin must list one or more numeric IP addresses")
             }
-            guard !pin.host.isEmpty, !pin.host.utf8.contains(where: { $0 <= 0x20 || $0 == UInt8(ascii: ":") || $0 == 0x7F }) else {
-                throw .invalidRequest("pin host must be a name or an IPv4 address without a port")
+            let isAddress = ConnectionPin.addressBytes(pin.host) != nil
+            guard !pin.host.isEmpty, isAddress || !pin.host.utf8.contains(where: { $0 <= 0x20 || $0 == UInt8(ascii: ":") || $0 == 0x7F })
+            else {
+                throw .invalidRequest("pin host must be a name or an IP address (IPv6 without brackets), without a port")
             }
         }
         guard !method.rawValue.isEmpty, method.rawValue.utf8.allSatisfy(Self.isTokenByte) else {

@@ -33,6 +33,18 @@ struct ConnectionPinTests {
         try await server.stop()
     }
 
+    @Test("an IPv6 literal host is pinned as itself")
+    func ipv6Literal() async throws {
+        let client = try HTTPClient()
+        // Nothing listens on this port on ::1 (or IPv6 is off): the connect itself fails,
+        // which shows the pin was accepted and checked rather than refused up front.
+        let request = HTTPRequest(url: "http://[::1]:9/", pin: ConnectionPin(host: "::1", port: 9, addresses: ["::1"]))
+        let error = try await failure(client, request)
+        #expect(error != nil)
+        #expect(error?.phase != .invalidRequest && error?.phase != .destinationRefused, "\(String(describing: error))")
+        await client.shutdown()
+    }
+
     @Test("a pin must list numeric addresses")
     func pinIsValidated() async throws {
         let client = try HTTPClient()
