@@ -100,8 +100,10 @@ let package = Package(
                 "StripeGateway", "PayPalGateway",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -317,6 +319,7 @@ let package = Package(
         fuzzTarget("FuzzStripeForm", ["StripeSandbox"]),
         fuzzTarget("FuzzPayPalJSON", ["PayPalSandbox"]),
         fuzzTarget("FuzzRequestBody", ["TillServer"]),
+        fuzzTarget("FuzzWebhookURL", ["TillServer"]),
     ]
 )
 

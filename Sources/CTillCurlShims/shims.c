@@ -1,5 +1,9 @@
 #include "CTillCurlShims.h"
 
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
 _Static_assert(sizeof(curl_off_t) == 8, "TillHTTP passes curl_off_t as Int64");
 
 CURLcode till_curl_global_init_default(void) {
@@ -54,4 +58,24 @@ CURLMcode till_curl_multi_setopt_long(CURLM *handle, CURLMoption option, long va
 
 CURLcode till_curl_msg_result(const CURLMsg *message) {
     return message->data.result;
+}
+
+CURLcode till_curl_easy_setopt_opensocket_function(CURL *handle, curl_opensocket_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, value);
+}
+
+int till_curl_sockaddr_address(const struct curl_sockaddr *address, unsigned char out[16]) {
+    // `addr` is declared as a struct sockaddr but curl stores the whole family-specific
+    // address there (addrlen bytes).
+    if (address->family == AF_INET && address->addrlen >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)(const void *)&address->addr;
+        memcpy(out, &v4->sin_addr, 4);
+        return 4;
+    }
+    if (address->family == AF_INET6 && address->addrlen >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)(const void *)&address->addr;
+        memcpy(out, &v6->sin6_addr, 16);
+        return 16;
+    }
+    return 0;
 }

@@ -1,5 +1,12 @@
 internal import CTillCurl
 internal import CTillCurlShims
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension CurlLoop {
     /// Sets every option of one transfer on a fresh or reset easy handle. Returns the
@@ -33,6 +40,19 @@ extension CurlLoop {
             steps.append { till_curl_easy_setopt_string(easy, CURLOPT_USERAGENT, userAgent) }
         }
         steps += methodAndBody(easy, request)
+        if let pin = request.pin {
+            context.allowedAddresses = pin.addresses.compactMap(ConnectionPin.addressBytes)
+            if let entry = pin.resolveEntry {
+                context.resolveList = curl_slist_append(context.resolveList, entry)
+                steps.append { till_curl_easy_setopt_slist(easy, CURLOPT_RESOLVE, context.resolveList) }
+            }
+            steps += [
+                // A proxy from the environment would be connected to instead of the pinned address.
+                { till_curl_easy_setopt_string(easy, CURLOPT_PROXY, "") },
+                { till_curl_easy_setopt_opensocket_function(easy, pinnedOpenSocket) },
+                { till_curl_easy_setopt_pointer(easy, CURLOPT_OPENSOCKETDATA, Unmanaged.passUnretained(context).toOpaque()) },
+            ]
+        }
 
         // curl reads `Name:` as "remove this header" and needs `Name;` to send it empty.
         var lines = request.headers.map { $0.value.isEmpty ? "\($0.name);" : "\($0.name): \($0.value)" }
@@ -107,4 +127,18 @@ private let headerCallback: curl_write_callback = { data, size, count, userdata 
         context.receiveHeaderLine(UnsafeBufferPointer(start: bytes, count: length))
     }
     return length
+}
+
+/// `CURLOPT_OPENSOCKETFUNCTION` for pinned requests: opens the socket only if curl is about
+/// to connect to one of the pinned addresses. `CURL_SOCKET_BAD` makes curl fail the connect.
+private let pinnedOpenSocket: curl_opensocket_callback = { clientp, _, address in
+    guard let clientp, let address else { return CURL_SOCKET_BAD }
+    let context = Unmanaged<TransferContext>.fromOpaque(clientp).takeUnretainedValue()
+    var bytes = [UInt8](repeating: 0, count: 16)
+    let count = Int(till_curl_sockaddr_address(address, &bytes))
+    guard count > 0, let allowed = context.allowedAddresses, allowed.contains(Array(bytes.prefix(count))) else {
+        context.refusedDestination = true
+        return CURL_SOCKET_BAD
+    }
+    return socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
 }

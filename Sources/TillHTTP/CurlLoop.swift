@@ -12,6 +12,12 @@ final class TransferContext {
     var body: [UInt8] = []
     var bodyTooLarge = false
     var headerList: UnsafeMutablePointer<curl_slist>?
+    /// The `CURLOPT_RESOLVE` entry of a pinned request.
+    var resolveList: UnsafeMutablePointer<curl_slist>?
+    /// A pinned request's addresses (4 or 16 bytes each); `nil` when not pinned.
+    var allowedAddresses: [[UInt8]]?
+    /// Set when the pin refused a socket, so the failure is reported as such.
+    var refusedDestination = false
     let errorBuffer: UnsafeMutablePointer<CChar>
 
     init(id: UInt64, continuation: Job.Continuation, maxBodySize: Int) {
@@ -24,6 +30,7 @@ final class TransferContext {
 
     deinit {
         curl_slist_free_all(headerList)
+        curl_slist_free_all(resolveList)
         errorBuffer.deallocate()
     }
 
@@ -179,7 +186,11 @@ final class CurlLoop {
     private func result(of easy: UnsafeMutableRawPointer, code: CURLcode, context: TransferContext) -> Result<HTTPResponse, HTTPClientError> {
         guard code == CURLE_OK else {
             let facts = Self.facts(of: easy)
-            let (phase, delivery) = CurlErrorClassifier.classify(curlCode: Int(code.rawValue), facts: facts)
+            var (phase, delivery) = CurlErrorClassifier.classify(curlCode: Int(code.rawValue), facts: facts)
+            if context.refusedDestination {
+                // No socket to a refused address was ever opened, so nothing was sent there.
+                phase = .destinationRefused
+            }
             var message = String(cString: context.errorBuffer)
             if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
             if context.bodyTooLarge {

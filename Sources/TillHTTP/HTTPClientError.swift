@@ -11,7 +11,7 @@ public struct HTTPClientError: Error, Sendable, Hashable, CustomStringConvertibl
     public struct Phase: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case invalidConfiguration, invalidRequest, resolve, connect, tls, send, receive
-            case timeout, cancelled, shutdown, other
+            case timeout, cancelled, shutdown, destinationRefused, other
         }
 
         private let base: Base
@@ -40,6 +40,8 @@ public struct HTTPClientError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let cancelled = Phase(.cancelled)
         /// The client was shut down before the request completed.
         public static let shutdown = Phase(.shutdown)
+        /// The request's ``ConnectionPin`` refused the address curl was about to connect to.
+        public static let destinationRefused = Phase(.destinationRefused)
         /// A curl failure that belongs to no phase above (out of memory, internal error).
         public static let other = Phase(.other)
 

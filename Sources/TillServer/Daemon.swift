@@ -38,6 +38,10 @@ public struct DaemonConfiguration: Sendable {
     public var keyEncryptionKeyFile: String?
     /// How many failed authentications an address may make before it gets 429s.
     public var authFailureLimit: AuthenticationThrottle.Limit
+    /// Where merchant webhooks may go (plain http and the allow-list are for the sandbox setup).
+    public var webhookPolicy = WebhookURLPolicy()
+    /// The HTTP server's timeouts and connection cap.
+    public var serverLimits = ServerLimits()
 
     public init(
         dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080, gateways: GatewaysConfiguration,
@@ -86,6 +90,7 @@ public enum Daemon {
     public static func start(
         _ configuration: DaemonConfiguration, registry: GatewayRegistry, logger: Logger
     ) async throws -> RunningDaemon {
+        if let problem = configuration.serverLimits.problem { throw StartError(description: problem) }
         try ProcessHardening.disableCoreDumps()
         // Checked before anything is opened for writing, so a refused key leaves no trace.
         let location = configuration.keyEncryptionKeyLocation
@@ -144,13 +149,20 @@ public enum Daemon {
         let store = Store(database: database)
         let server = TillServer(
             store: store, vault: vault, gateways: gateways, router: router, logger: logger, audit: audit, metrics: metrics,
-            authFailureLimit: configuration.authFailureLimit)
+            authFailureLimit: configuration.authFailureLimit, webhookPolicy: configuration.webhookPolicy)
 
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = Application(
             router: server.makeRouter(),
+            server: .http1(limits: configuration.serverLimits),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "till"),
             onServerRunning: { channel in
+                if let address = channel.localAddress, let ip = address.ipAddress.flatMap(IPAddress.init(numeric:)),
+                    let port = address.port.flatMap(UInt16.init(exactly:))
+                {
+                    // No merchant webhook may call the daemon's own API.
+                    server.webhookDestinations.addOwn(SocketEndpoint(address: ip, port: port))
+                }
                 portContinuation.yield(channel.localAddress?.port ?? configuration.port)
                 portContinuation.finish()
             },

@@ -12,7 +12,7 @@ extension TillServer {
     func outboxWorkers() -> [any Service] {
         var logger = self.logger
         logger[metadataKey: "component"] = "outbox"
-        return [OutboxDelivery(store: store, logger: logger, now: now)]
+        return [OutboxDelivery(store: store, logger: logger, now: now, destinations: webhookDestinations)]
     }
 }
 
@@ -91,15 +91,23 @@ public struct OutboxDelivery: Service {
     let configuration: Configuration
     let logger: Logger
     let now: @Sendable () -> Date
+    let destinations: WebhookDestinations
+    let resolve: WebhookResolver
 
+    /// `destinations` judges every address a delivery would connect to; `resolve` turns a
+    /// host name into addresses (a seam: tests make a name "rebind" to another address).
     public init(
         store: Store, configuration: Configuration = Configuration(), logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() },
+        destinations: WebhookDestinations = WebhookDestinations(WebhookURLPolicy()),
+        resolve: @escaping WebhookResolver = systemWebhookResolver
     ) {
         self.store = store
         self.configuration = configuration
         self.logger = logger
         self.now = now
+        self.destinations = destinations
+        self.resolve = resolve
     }
 
     public func run() async throws {
@@ -152,43 +160,52 @@ public struct OutboxDelivery: Service {
         ]
         let started = now()
         let statusCode: Int?
-        let failure: String?
+        let failure: DeliveryFailure?
         if delivery.endpoint.deletedAt != nil {
             // Deleted while this delivery was in flight: nothing more goes there.
             statusCode = nil
-            failure = "endpoint deleted"
+            failure = .endpointDeleted
         } else {
-            let timestamp = Int64(started.timeIntervalSince1970.rounded(.down))
-            let body = Array(delivery.event.body)
-            let request = HTTPRequest(
-                method: .POST, url: delivery.endpoint.url,
-                headers: [
-                    "Content-Type": "application/json",
-                    WebhookSignature.headerName: WebhookSignature.header(
-                        body: body, secret: delivery.endpoint.secret, timestamp: timestamp),
-                ],
-                body: body)
-            do throws(HTTPClientError) {
-                let response = try await client.execute(request)
-                statusCode = response.status
-                failure = (200..<300).contains(response.status) ? nil : "the endpoint answered HTTP \(response.status)"
-            } catch {
-                if error.phase == .cancelled || error.phase == .shutdown {
-                    // Abandoned, not failed: the delivery stays due and is sent again.
-                    logger.notice("webhook attempt abandoned", metadata: metadata)
-                    return
-                }
+            switch await destination(of: delivery.endpoint.url) {
+            case .failure(let refused):
                 statusCode = nil
-                failure = "\(error.phase): \(error.message)"
+                failure = refused
+                metadata["refused"] = "\(refused.rawValue)"
+            case .success(let (url, pin)):
+                let timestamp = Int64(started.timeIntervalSince1970.rounded(.down))
+                let body = Array(delivery.event.body)
+                let request = HTTPRequest(
+                    method: .POST, url: url,
+                    headers: [
+                        "Content-Type": "application/json",
+                        WebhookSignature.headerName: WebhookSignature.header(
+                            body: body, secret: delivery.endpoint.secret, timestamp: timestamp),
+                    ],
+                    body: body, pin: pin)
+                do throws(HTTPClientError) {
+                    let response = try await client.execute(request)
+                    statusCode = response.status
+                    failure = (200..<300).contains(response.status) ? nil : .httpStatus
+                } catch {
+                    if error.phase == .cancelled || error.phase == .shutdown {
+                        // Abandoned, not failed: the delivery stays due and is sent again.
+                        logger.notice("webhook attempt abandoned", metadata: metadata)
+                        return
+                    }
+                    statusCode = nil
+                    failure = DeliveryFailure(error.phase)
+                    // The operator's log may say more than the merchant sees.
+                    metadata["http_error"] = "\(error.phase)"
+                }
             }
         }
         let finished = now()
         let attempt = DeliveryAttemptRecord(
-            outboxId: outboxID, attemptedAt: started, statusCode: statusCode, error: failure,
+            outboxId: outboxID, attemptedAt: started, statusCode: statusCode, error: failure?.rawValue,
             durationMilliseconds: max(Int((finished.timeIntervalSince(started) * 1000).rounded()), 0))
         outbox.attempts += 1
         outbox.lastStatusCode = statusCode
-        outbox.lastError = failure
+        outbox.lastError = failure?.rawValue
         if failure == nil {
             outbox.status = .delivered
             outbox.deliveredAt = finished
@@ -205,7 +222,7 @@ public struct OutboxDelivery: Service {
         }
         metadata["status"] = "\(outbox.status.rawValue)"
         if let statusCode { metadata["status_code"] = "\(statusCode)" }
-        if let failure { metadata["error"] = "\(failure)" }
+        if let failure { metadata["error"] = "\(failure.rawValue)" }
         do {
             try await store.recordAttempt(attempt, outbox: outbox)
         } catch {
@@ -218,6 +235,80 @@ public struct OutboxDelivery: Service {
         case .pending: logger.info("webhook attempt failed; will retry", metadata: metadata)
         case .failed: logger.warning("webhook delivery given up", metadata: metadata)
         }
+    }
+}
+
+extension OutboxDelivery {
+    /// Where to send a delivery: the URL as the policy stores it and the checked addresses
+    /// to pin the connection to, judged now (the DNS answer, or the policy, may have changed
+    /// since the endpoint was registered).
+    func destination(of url: String) async -> Result<(String, ConnectionPin), DeliveryFailure> {
+        let policy = destinations.policy
+        let destination: WebhookURLPolicy.Destination
+        do {
+            destination = try policy.check(url: url)
+        } catch {
+            return .failure(.notAllowed)
+        }
+        let addresses: [IPAddress]
+        let pinHost: String
+        switch destination.host {
+        case .address(let address):
+            addresses = [address]
+            pinHost = address.description
+        case .name(let name):
+            do {
+                addresses = try await resolve(name)
+            } catch {
+                return .failure(.dnsFailed)
+            }
+            pinHost = name
+        }
+        // Every address must pass: a name with one internal address among public ones is
+        // refused, not trimmed, since its owner controls which one curl would pick.
+        guard !addresses.isEmpty else { return .failure(.dnsFailed) }
+        guard addresses.allSatisfy({ policy.check($0, port: destination.port) == nil }) else {
+            return .failure(.notAllowed)
+        }
+        return .success(
+            (destination.url, ConnectionPin(host: pinHost, port: destination.port, addresses: addresses.map(\.description))))
+    }
+}
+
+/// Why a delivery attempt failed, as recorded and shown to the merchant: a coarse class,
+/// never the connection's own message (which would name internal addresses and turn the
+/// event API into a port scanner).
+public enum DeliveryFailure: String, Error, Sendable, CaseIterable {
+    /// The endpoint answered with a status other than 2xx (the attempt shows which).
+    case httpStatus = "http_status"
+    case connectFailed = "connect_failed"
+    case timeout = "timeout"
+    case tlsError = "tls_error"
+    /// The URL, or an address its host resolved to, is not a permitted destination.
+    case notAllowed = "not_allowed"
+    case dnsFailed = "dns_failed"
+    /// The connection broke or the answer was malformed, cut short or too large.
+    case invalidResponse = "invalid_response"
+    case endpointDeleted = "endpoint_deleted"
+    /// Anything else.
+    case deliveryFailed = "delivery_failed"
+
+    init(_ phase: HTTPClientError.Phase) {
+        switch phase {
+        case .resolve: self = .dnsFailed
+        case .connect, .send: self = .connectFailed
+        case .tls: self = .tlsError
+        case .timeout: self = .timeout
+        case .receive: self = .invalidResponse
+        case .destinationRefused: self = .notAllowed
+        default: self = .deliveryFailed
+        }
+    }
+
+    /// A stored error as shown: one of the classes, whatever an older version stored.
+    static func shown(_ stored: String?) -> String? {
+        guard let stored else { return nil }
+        return DeliveryFailure(rawValue: stored)?.rawValue ?? DeliveryFailure.deliveryFailed.rawValue
     }
 }
 

@@ -58,14 +58,14 @@ extension TillServer {
             "next_attempt_at": outbox.status == .pending ? .date(outbox.nextAttemptAt) : .null,
             "delivered_at": outbox.deliveredAt.map { .date($0) } ?? .null,
             "last_status_code": outbox.lastStatusCode.map { .int(Int64($0)) } ?? .null,
-            "last_error": .string(outbox.lastError),
+            "last_error": .string(DeliveryFailure.shown(outbox.lastError)),
         ]
         object["attempts"] = .array(
             attempts.map { attempt in
                 .object([
                     "attempted_at": .date(attempt.attemptedAt),
                     "status_code": attempt.statusCode.map { .int(Int64($0)) } ?? .null,
-                    "error": .string(attempt.error),
+                    "error": .string(DeliveryFailure.shown(attempt.error)),
                     "duration_ms": .int(Int64(attempt.durationMilliseconds)),
                 ])
             })

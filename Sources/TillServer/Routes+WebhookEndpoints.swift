@@ -16,7 +16,7 @@ extension TillServer {
             let bytes = try await Self.body(request, context)
             return try await self.idempotency.run(request: request, body: bytes, caller: caller) {
                 let body = try RequestBody(bytes, allowed: ["url"])
-                let url = try Self.webhookURL(try body.requiredString("url"))
+                let url = try self.webhookURL(try body.requiredString("url"))
                 let existing = try await self.store.endpoints(merchantID: caller.merchantID)
                 guard existing.count < Self.maxWebhookEndpoints else {
                     throw APIError.invalid(
@@ -79,24 +79,18 @@ extension TillServer {
         return .object(object)
     }
 
-    /// `text`, if it is an absolute `http` or `https` URL with a host and no credentials or
-    /// fragment. Loopback and private addresses are allowed: merchants test on their laptops.
-    static func webhookURL(_ text: String) throws(APIError) -> String {
-        func refuse(_ why: String) -> APIError { APIError.invalid("url \(why)", param: "url", code: "url_invalid") }
-        guard text.utf8.count <= 2048 else { throw refuse("is longer than 2048 bytes") }
-        guard !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F || !$0.isASCII }) else {
-            throw refuse("contains spaces, control characters or non-ASCII characters; percent-encode them")
+    /// `text` in its stored form, if ``WebhookURLPolicy`` accepts it now: `url_invalid` when
+    /// it cannot be read, `url_not_allowed` when it points where webhooks may not go. Either
+    /// names the rule, never an address. A host name is judged again by its addresses at
+    /// every delivery.
+    func webhookURL(_ text: String) throws(APIError) -> String {
+        do {
+            return try webhookDestinations.policy.check(url: text).url
+        } catch {
+            switch error.kind {
+            case .invalid: throw APIError.invalid("url \(error.reason)", param: "url", code: "url_invalid")
+            case .notAllowed: throw APIError.invalid("url \(error.reason)", param: "url", code: "url_not_allowed")
+            }
         }
-        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
-            throw refuse("must be an absolute URL such as https://shop.example/webhooks")
-        }
-        guard scheme == "http" || scheme == "https" else { throw refuse("must use http or https, not \(scheme)") }
-        guard let host = components.host, !host.isEmpty else { throw refuse("has no host") }
-        guard components.user == nil, components.password == nil else {
-            throw refuse("must not carry a user name or password; authenticate deliveries with the signing secret")
-        }
-        guard components.fragment == nil else { throw refuse("must not have a #fragment") }
-        if let port = components.port, !(1...65535).contains(port) { throw refuse("has an invalid port \(port)") }
-        return text
     }
 }

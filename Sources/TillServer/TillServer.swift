@@ -16,6 +16,8 @@ public final class TillServer: Sendable {
     /// Request, gateway and outbox metrics, served at `/metrics`.
     public let metrics: TillMetrics
     public let audit: AuditTrail
+    /// Where merchant webhooks may go; registration and every delivery ask it.
+    public let webhookDestinations: WebhookDestinations
     let idempotency: IdempotencyGuard
     let authThrottle: AuthenticationThrottle
     let logger: Logger
@@ -25,9 +27,11 @@ public final class TillServer: Sendable {
         store: Store, vault: Vault, gateways: [String: any PaymentGateway], router: GatewayRouter, logger: Logger,
         audit: AuditTrail? = nil,
         now: @escaping @Sendable () -> Date = { Date() }, metrics: TillMetrics = TillMetrics(),
-        authFailureLimit: AuthenticationThrottle.Limit = .standard
+        authFailureLimit: AuthenticationThrottle.Limit = .standard,
+        webhookPolicy: WebhookURLPolicy = WebhookURLPolicy()
     ) {
         self.authThrottle = AuthenticationThrottle(limit: authFailureLimit)
+        self.webhookDestinations = WebhookDestinations(webhookPolicy)
         self.metrics = metrics
         self.store = store
         self.vault = vault

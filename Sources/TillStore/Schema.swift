@@ -126,6 +126,28 @@ public enum TillSchema {
                         PRIMARY KEY (gateway, event_id)
                     );
                     """)
-        }
+        },
+        // Delivery errors were curl's own messages ("connect: Failed to connect to 10.0.0.5
+        // port 6379 ..."), shown to the merchant: they name internal addresses and open
+        // ports. Keep only the coarse class the outbox records now.
+        Migration("till_v2_delivery_error_classes") { db in
+            for (table, column) in [("delivery_attempts", "error"), ("outbox", "last_error")] {
+                try db.execute(
+                    sql: """
+                        UPDATE \(table) SET \(column) = CASE
+                            WHEN \(column) = 'endpoint deleted' THEN 'endpoint_deleted'
+                            WHEN \(column) LIKE 'the endpoint answered HTTP %' THEN 'http_status'
+                            WHEN \(column) LIKE 'resolve:%' THEN 'dns_failed'
+                            WHEN \(column) LIKE 'connect:%' OR \(column) LIKE 'send:%' THEN 'connect_failed'
+                            WHEN \(column) LIKE 'tls:%' THEN 'tls_error'
+                            WHEN \(column) LIKE 'timeout:%' THEN 'timeout'
+                            WHEN \(column) LIKE 'receive:%' THEN 'invalid_response'
+                            ELSE 'delivery_failed' END
+                        WHERE \(column) IS NOT NULL AND \(column) NOT IN (
+                            'http_status', 'connect_failed', 'timeout', 'tls_error', 'not_allowed', 'dns_failed',
+                            'invalid_response', 'endpoint_deleted', 'delivery_failed')
+                        """)
+            }
+        },
     ]
 }

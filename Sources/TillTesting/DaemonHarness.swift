@@ -39,7 +39,8 @@ public final class DaemonHarness: Sendable {
     /// `logFile`, if given, receives every log line at `logLevel` and above.
     public static func start(
         routing: RoutingTable? = nil, reconcileInterval: Duration = .seconds(30), logLevel: Logger.Level = .critical,
-        logFile: String? = nil, authFailureLimit: AuthenticationThrottle.Limit = .unlimited
+        logFile: String? = nil, serverLimits: ServerLimits = ServerLimits(),
+        authFailureLimit: AuthenticationThrottle.Limit = .unlimited
     ) async throws -> DaemonHarness {
         var logger =
             logFile.map { Logger(label: "till.testing.daemon", factory: FileLogHandler.factory(path: $0)) }
@@ -56,11 +57,14 @@ public final class DaemonHarness: Sendable {
         if let routing { gateways.routing = routing }
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("till-daemon-\(UUID().uuidString)", isDirectory: true).path
-        let daemon = try await Daemon.start(
-            DaemonConfiguration(
-                dataDirectory: directory, port: 0, gateways: gateways, allowInlineSecrets: true,
-                reconcileInterval: reconcileInterval, environment: [:], sandbox: true, authFailureLimit: authFailureLimit),
-            registry: BuiltInGateways.registry(), logger: logger)
+        var configuration = DaemonConfiguration(
+            dataDirectory: directory, port: 0, gateways: gateways, allowInlineSecrets: true,
+            reconcileInterval: reconcileInterval, environment: [:], sandbox: true,
+            authFailureLimit: authFailureLimit)
+        // The sandbox setup: plain http; loopback only where a test allows it (``allowWebhooks(to:)``).
+        configuration.webhookPolicy = WebhookURLPolicy(allowsPlainHTTP: true)
+        configuration.serverLimits = serverLimits
+        let daemon = try await Daemon.start(configuration, registry: BuiltInGateways.registry(), logger: logger)
         let merchant = try await Merchants.create(name: "Test Shop", in: daemon.server.store, audit: daemon.server.audit)
         let http = try HTTPClient()
         let stripeAdmin = SandboxAdmin(baseURL: stripe.baseURL, client: http)
@@ -74,10 +78,10 @@ public final class DaemonHarness: Sendable {
     /// Runs `body` against a fresh harness and stops it afterwards, whether `body` throws
     /// or not.
     public static func with<T>(
-        routing: RoutingTable? = nil, reconcileInterval: Duration = .seconds(30),
+        routing: RoutingTable? = nil, reconcileInterval: Duration = .seconds(30), serverLimits: ServerLimits = ServerLimits(),
         _ body: (DaemonHarness) async throws -> T
     ) async throws -> T {
-        let harness = try await start(routing: routing, reconcileInterval: reconcileInterval)
+        let harness = try await start(routing: routing, reconcileInterval: reconcileInterval, serverLimits: serverLimits)
         do {
             let value = try await body(harness)
             await harness.stop()
@@ -90,6 +94,17 @@ public final class DaemonHarness: Sendable {
 
     /// The daemon's base URL.
     public var baseURL: String { daemon.baseURL }
+
+    /// Puts `endpoint` on the daemon's webhook allow-list, as an operator's
+    /// `--allow-webhook-host` would: test receivers listen on loopback, which is refused otherwise.
+    public func allowWebhooks(to endpoint: SocketEndpoint) {
+        daemon.server.webhookDestinations.allow(endpoint)
+    }
+
+    /// Allows the receiver's address; see ``allowWebhooks(to:)-(SocketEndpoint)``.
+    public func allowWebhooks(to receiver: WebhookReceiver) {
+        if let endpoint = receiver.socketEndpoint { allowWebhooks(to: endpoint) }
+    }
 
     public var stripeAdmin: SandboxAdmin { SandboxAdmin(baseURL: stripe.baseURL, client: http) }
     public var paypalAdmin: SandboxAdmin { SandboxAdmin(baseURL: paypal.baseURL, client: http) }

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import SandboxSupport
 import Synchronization
+import TillServer
 
 /// A merchant's webhook endpoint for tests: an HTTP server on 127.0.0.1 that records every
 /// request it gets, and can be told to fail the next few so retries can be observed.
@@ -57,6 +58,13 @@ public final class WebhookReceiver: Sendable {
 
     /// Where to send webhooks.
     public var url: String { server.baseURL + "/webhooks" }
+
+    /// The receiver's loopback address and port, for the daemon's webhook allow-list.
+    public var socketEndpoint: SocketEndpoint? {
+        IPAddress(numeric: server.host).flatMap { address in
+            UInt16(exactly: server.port).map { SocketEndpoint(address: address, port: $0) }
+        }
+    }
 
     /// Everything received so far, in order, including requests answered with a failure.
     public var received: [Received] { recorder.state.withLock { $0.received } }

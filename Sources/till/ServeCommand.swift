@@ -99,6 +99,24 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(
+        help: ArgumentHelp(
+            "An ADDRESS:PORT merchant webhooks may reach although it is not public (loopback, private). Repeatable.",
+            valueName: "address:port"))
+    var allowWebhookHost: [String] = []
+
+    @Option(help: "Seconds an idle keep-alive connection stays open (default 60).")
+    var idleTimeout: Double?
+
+    @Option(help: "Seconds a request's head may take to arrive (default 10).")
+    var headerTimeout: Double?
+
+    @Option(help: "Seconds a request's body may take to arrive (default 30).")
+    var bodyTimeout: Double?
+
+    @Option(help: "The most concurrent connections; more are closed at once (default 10000).")
+    var maxConnections: Int?
+
     /// Environment variables that stand in for the attach flags.
     enum Env {
         static let webhookSecret = "TILL_SANDBOX_WEBHOOK_SECRET"
@@ -159,13 +177,14 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ServeError("\(file): \(error)")
         }
+        let server = try ServerSettings.decode(file: data, name: file)
+        var configuration = DaemonConfiguration(
+            dataDirectory: dataDirectory, host: host, port: port, gateways: gateways,
+            reconcileInterval: .seconds(reconcileInterval), handlesSignals: true, keyEncryptionKeyFile: kekFile,
+            authFailureLimit: authFailureLimit)
+        try applyServerSettings(server, sandbox: false, to: &configuration)
         try SandboxSetup.makeDataDirectory(dataDirectory)
-        let daemon = try await Daemon.start(
-            DaemonConfiguration(
-                dataDirectory: dataDirectory, host: host, port: port, gateways: gateways,
-                reconcileInterval: .seconds(reconcileInterval), handlesSignals: true, keyEncryptionKeyFile: kekFile,
-                authFailureLimit: authFailureLimit),
-            registry: registry, logger: logger)
+        let daemon = try await Daemon.start(configuration, registry: registry, logger: logger)
         Self.say(
             """
             Till is serving at \(daemon.baseURL) with gateways \(gateways.gateways.map(\.name).joined(separator: ", ")).
@@ -185,17 +204,17 @@ struct ServeCommand: AsyncParsableCommand {
         let sandboxes = try await startOrAttachSandboxes(logger: logger)
         let daemon: RunningDaemon
         do {
-            daemon = try await Daemon.start(
-                DaemonConfiguration(
-                    dataDirectory: dataDirectory, host: host, port: port,
-                    gateways: BuiltInGateways.sandboxConfiguration(
-                        stripeURL: sandboxes.stripe.url, stripeWebhookSecret: sandboxes.stripe.webhookSecret,
-                        paypalURL: sandboxes.paypal.url, paypalClientID: sandboxes.paypal.clientID,
-                        paypalClientSecret: sandboxes.paypal.clientSecret, paypalWebhookID: sandboxes.paypal.webhookID,
-                        paypalWebhookSecret: sandboxes.paypal.webhookSecret),
-                    allowInlineSecrets: true, reconcileInterval: .seconds(reconcileInterval), handlesSignals: true,
-                    sandbox: true, keyEncryptionKeyFile: kekFile, authFailureLimit: authFailureLimit),
-                registry: BuiltInGateways.registry(), logger: logger)
+            var configuration = DaemonConfiguration(
+                dataDirectory: dataDirectory, host: host, port: port,
+                gateways: BuiltInGateways.sandboxConfiguration(
+                    stripeURL: sandboxes.stripe.url, stripeWebhookSecret: sandboxes.stripe.webhookSecret,
+                    paypalURL: sandboxes.paypal.url, paypalClientID: sandboxes.paypal.clientID,
+                    paypalClientSecret: sandboxes.paypal.clientSecret, paypalWebhookID: sandboxes.paypal.webhookID,
+                    paypalWebhookSecret: sandboxes.paypal.webhookSecret),
+                allowInlineSecrets: true, reconcileInterval: .seconds(reconcileInterval), handlesSignals: true,
+                sandbox: true, keyEncryptionKeyFile: kekFile, authFailureLimit: authFailureLimit)
+            try applyServerSettings(ServerSettings(), sandbox: true, to: &configuration)
+            daemon = try await Daemon.start(configuration, registry: BuiltInGateways.registry(), logger: logger)
         } catch {
             await sandboxes.stop()
             throw error

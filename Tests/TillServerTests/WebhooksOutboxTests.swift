@@ -51,7 +51,7 @@ struct WebhooksOutboxTests {
                 configuration: .init(
                     pollInterval: .milliseconds(10), initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(40),
                     retryWindow: .milliseconds(400)),
-                logger: Self.quietLogger)
+                logger: Self.quietLogger, destinations: Self.allowing(receiver, "127.0.0.1:9"))
             let running = Task { try await worker.run() }
             let deadline = ContinuousClock.now + .seconds(20)
             var deliveries: [(OutboxRecord, [DeliveryAttemptRecord])] = []
@@ -99,7 +99,8 @@ struct WebhooksOutboxTests {
                     id: "we_ok", merchantId: "mer_test", url: receiver.url, secret: "whsec_lost", createdAt: Date()))
             let event = try await Self.insertEvent(store, merchantID: "mer_test")
             let worker = OutboxDelivery(
-                store: store, configuration: .init(pollInterval: .milliseconds(10)), logger: Self.quietLogger)
+                store: store, configuration: .init(pollInterval: .milliseconds(10)), logger: Self.quietLogger,
+                destinations: Self.allowing(receiver))
             let running = Task { try await worker.run() }
             let received = try await receiver.wait(count: 1)[0]
             running.cancel()
@@ -112,6 +113,12 @@ struct WebhooksOutboxTests {
             throw error
         }
         await receiver.stop()
+    }
+
+    /// The sandbox policy with `receiver` (and `others`, "address:port") on the allow-list.
+    static func allowing(_ receiver: WebhookReceiver, _ others: String...) -> WebhookDestinations {
+        let allowed = Set([receiver.socketEndpoint].compactMap { $0 } + others.compactMap(SocketEndpoint.init))
+        return WebhookDestinations(WebhookURLPolicy(allowsPlainHTTP: true, allowed: allowed))
     }
 
     static var quietLogger: Logger {

@@ -150,7 +150,7 @@ struct WebhooksTests {
             #expect(delivery["attempt_count"] as? Int == 3)
             let attempts = try #require(delivery["attempts"] as? [[String: Any]])
             #expect(attempts.compactMap { $0["status_code"] as? Int } == [500, 500, 200])
-            #expect(attempts.prefix(2).allSatisfy { ($0["error"] as? String)?.contains("500") == true })
+            #expect(attempts.prefix(2).allSatisfy { $0["error"] as? String == "http_status" })
             #expect(attempts.last?["error"] is NSNull)
             #expect(attempts.allSatisfy { $0["attempted_at"] is String })
         } }
@@ -283,7 +283,12 @@ struct WebhooksTests {
     }
 
     /// Creates an endpoint; returns its id and secret.
+    /// A loopback URL's address is put on the daemon's allow-list first, as the operator of a
+    /// sandbox would list a local receiver: without it, loopback is refused.
     static func endpoint(_ harness: DaemonHarness, url: String) async throws -> (id: String, secret: String) {
+        if let destination = try? WebhookURLPolicy.parse(url), case .address(let address) = destination.host {
+            harness.allowWebhooks(to: SocketEndpoint(address: address, port: destination.port))
+        }
         let answer = try await harness.call(.POST, "/v1/webhook_endpoints", json: #"{"url": "\#(url)"}"#)
         guard answer.status == 201, let id = answer.json["id"] as? String, let secret = answer.json["secret"] as? String else {
             throw Failure(description: "creating an endpoint failed: HTTP \(answer.status) \(answer.text)")

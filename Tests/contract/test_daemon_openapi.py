@@ -90,7 +90,7 @@ def test_every_answer_matches_the_document(daemon):
     check("GET", "/v1/disputes/{id}", "/v1/disputes/dp_nope", sk)
     ev = check("GET", "/v1/events", "/v1/events?limit=3", sk)
     check("GET", "/v1/events/{id}", "/v1/events/" + ev["data"][0]["id"], sk)
-    we = check("POST", "/v1/webhook_endpoints", "/v1/webhook_endpoints", sk, {"url": "http://127.0.0.1:9/hooks"})
+    we = check("POST", "/v1/webhook_endpoints", "/v1/webhook_endpoints", sk, {"url": "https://shop.example/hooks"})
     check("GET", "/v1/webhook_endpoints", "/v1/webhook_endpoints", sk)
     check("GET", "/v1/webhook_endpoints/{id}", "/v1/webhook_endpoints/" + we["id"], sk)
     check("POST", "/v1/webhook_endpoints/{id}/rotate_secret", "/v1/webhook_endpoints/%s/rotate_secret" % we["id"], sk, {})

@@ -21,6 +21,12 @@ CURLcode till_curl_easy_setopt_write_function(CURL *handle, CURLoption option,
 CURLcode till_curl_easy_setopt_xferinfo_function(CURL *handle, CURLoption option,
                                                  curl_xferinfo_callback value);
 
+CURLcode till_curl_easy_setopt_opensocket_function(CURL *handle, curl_opensocket_callback value);
+
+// The address curl is about to open a socket to: copies its 4 (IPv4) or 16 (IPv6) bytes
+// into `out` and returns that count, or 0 for any other family or a short address.
+int till_curl_sockaddr_address(const struct curl_sockaddr *address, unsigned char out[16]);
+
 // curl_easy_getinfo
 CURLcode till_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode till_curl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value);
