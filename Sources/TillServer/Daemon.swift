@@ -69,6 +69,8 @@ public enum Daemon {
     public static func start(
         _ configuration: DaemonConfiguration, registry: GatewayRegistry, logger: Logger
     ) async throws -> RunningDaemon {
+        // Every component logs through this one logger; see PANMaskingLogHandler.
+        let logger = PANMaskingLogHandler.masking(logger)
         try ProcessHardening.disableCoreDumps()
         let database = try StoreDatabase.open(path: configuration.databasePath, migrations: migrations)
         let kek: KeyEncryptionKey
