@@ -30,6 +30,8 @@ public struct DaemonConfiguration: Sendable {
     /// The audit log's origin line in its signed checkpoints.
     public var auditOrigin: String
     public static let defaultAuditOrigin = "till.local/audit"
+    /// The largest payment amount per currency (see ``AmountLimits``).
+    public var amountLimits = AmountLimits()
 
     public init(
         dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080, gateways: GatewaysConfiguration,
@@ -120,7 +122,8 @@ public enum Daemon {
             breaker: CircuitBreaker(settings: configuration.gateways.circuitBreaker))
         let store = Store(database: database)
         let server = TillServer(
-            store: store, vault: vault, gateways: gateways, router: router, logger: logger, audit: audit, metrics: metrics)
+            store: store, vault: vault, gateways: gateways, router: router, logger: logger, audit: audit, metrics: metrics,
+            amountLimits: configuration.amountLimits)
 
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = Application(

@@ -17,14 +17,18 @@ public final class TillServer: Sendable {
     public let metrics: TillMetrics
     public let audit: AuditTrail
     let idempotency: IdempotencyGuard
+    /// The largest payment amount per currency.
+    public let amountLimits: AmountLimits
     let logger: Logger
     let now: @Sendable () -> Date
 
     public init(
         store: Store, vault: Vault, gateways: [String: any PaymentGateway], router: GatewayRouter, logger: Logger,
         audit: AuditTrail? = nil,
-        now: @escaping @Sendable () -> Date = { Date() }, metrics: TillMetrics = TillMetrics()
+        now: @escaping @Sendable () -> Date = { Date() }, metrics: TillMetrics = TillMetrics(),
+        amountLimits: AmountLimits = AmountLimits()
     ) {
+        self.amountLimits = amountLimits
         self.metrics = metrics
         self.store = store
         self.vault = vault
