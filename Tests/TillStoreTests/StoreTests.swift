@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import TillStore
 import Testing
 
@@ -23,6 +24,40 @@ private func seedMerchant(_ store: Store, _ id: String = "mer_1") async throws {
 
 @Suite("Store")
 struct StoreTests {
+    @Test("idempotency keys are scoped to the kind of API key: the same key with a publishable and a secret key never collides")
+    func idempotencyScope() async throws {
+        let (store, directory) = try openStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let day: TimeInterval = 86_400
+        #expect(try await store.beginIdempotency(merchantID: "m", keyKind: .publishable, key: "order-1", requestHash: "token", now: t0, retention: day) == .proceed)
+        #expect(try await store.beginIdempotency(merchantID: "m", keyKind: .secret, key: "order-1", requestHash: "payment", now: t0, retention: day) == .proceed)
+        try await store.completeIdempotency(
+            merchantID: "m", keyKind: .publishable, key: "order-1", requestHash: "token", createdAt: t0, status: 201, body: Data("{}".utf8))
+        #expect(try await store.idempotencyDecision(merchantID: "m", keyKind: .secret, key: "order-1", requestHash: "payment", now: t0, retention: day) == .inFlight)
+        #expect(try await store.idempotencyDecision(merchantID: "m", keyKind: .publishable, key: "order-1", requestHash: "token", now: t0, retention: day) == .replay(status: 201, body: Data("{}".utf8)))
+        try await store.abandonIdempotency(merchantID: "m", keyKind: .publishable, key: "order-1")
+        // The abandon of one scope leaves the other's claim alone.
+        #expect(try await store.idempotencyDecision(merchantID: "m", keyKind: .secret, key: "order-1", requestHash: "payment", now: t0, retention: day) == .inFlight)
+    }
+
+    @Test("the key-kind migration keeps every earlier record, as a secret key's")
+    func idempotencyScopeMigration() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("till-store-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let old = try StoreDatabase.open(path: directory + "/till.sqlite", migrations: Array(TillSchema.migrations.prefix(1)))
+        try await old.pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO idempotency_keys (merchant_id, key, request_hash, response_status, response_body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: ["m", "k", "h", 201, Data("{}".utf8), t0])
+        }
+        let store = Store(database: try StoreDatabase.open(path: directory + "/till.sqlite", migrations: TillSchema.migrations))
+        let day: TimeInterval = 86_400
+        #expect(try await store.idempotencyDecision(merchantID: "m", keyKind: .secret, key: "k", requestHash: "h", now: t0, retention: day) == .replay(status: 201, body: Data("{}".utf8)))
+        #expect(try await store.idempotencyDecision(merchantID: "m", keyKind: .secret, key: "k", requestHash: "x", now: t0, retention: day) == .mismatch)
+        #expect(try await store.idempotencyDecision(merchantID: "m", keyKind: .publishable, key: "k", requestHash: "x", now: t0, retention: day) == .proceed)
+        #expect(try await store.purgeIdempotency(before: t0.addingTimeInterval(1)) == 1)
+    }
+
     @Test("idempotency: proceed, in flight, replay, mismatch, expiry, abandon")
     func idempotency() async throws {
         let (store, directory) = try openStore()
