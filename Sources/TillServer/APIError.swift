@@ -79,12 +79,17 @@ public struct APIError: Error, Sendable {
         }
     }
 
-    /// The JSON body.
+    /// The JSON body, answered and stored for idempotent replays. Every text in it that
+    /// came from outside (a path segment in "no payment with id …", a field name, a
+    /// gateway's message) is masked here, the one place errors become bytes, so no card
+    /// number is echoed, stored or logged from an error.
     public var body: JSONObject {
-        var error: JSONObject = ["type": .string(kind.rawValue), "code": .string(code), "message": .string(message)]
-        if let param { error["param"] = .string(param) }
-        if let declineCode { error["decline_code"] = .string(declineCode) }
-        if let gateway { error["gateway"] = .object(gateway.mapValues { .string($0) }) }
+        var error: JSONObject = [
+            "type": .string(kind.rawValue), "code": .string(PANScreen.mask(code)), "message": .string(PANScreen.mask(message)),
+        ]
+        if let param { error["param"] = .string(PANScreen.mask(param)) }
+        if let declineCode { error["decline_code"] = .string(PANScreen.mask(declineCode)) }
+        if let gateway { error["gateway"] = .object(gateway.mapValues { .string(PANScreen.mask($0)) }) }
         if let object { error[object.key] = .object(object.value) }
         return ["error": .object(error)]
     }

@@ -42,6 +42,8 @@ public struct DaemonConfiguration: Sendable {
     public var webhookPolicy = WebhookURLPolicy()
     /// The HTTP server's timeouts and connection cap.
     public var serverLimits = ServerLimits()
+    /// The largest payment amount per currency (see ``AmountLimits``).
+    public var amountLimits = AmountLimits()
 
     public init(
         dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080, gateways: GatewaysConfiguration,
@@ -91,6 +93,8 @@ public enum Daemon {
         _ configuration: DaemonConfiguration, registry: GatewayRegistry, logger: Logger
     ) async throws -> RunningDaemon {
         if let problem = configuration.serverLimits.problem { throw StartError(description: problem) }
+        // Every component logs through this one logger; see PANMaskingLogHandler.
+        let logger = PANMaskingLogHandler.masking(logger)
         try ProcessHardening.disableCoreDumps()
         // Checked before anything is opened for writing, so a refused key leaves no trace.
         let location = configuration.keyEncryptionKeyLocation
@@ -149,7 +153,8 @@ public enum Daemon {
         let store = Store(database: database)
         let server = TillServer(
             store: store, vault: vault, gateways: gateways, router: router, logger: logger, audit: audit, metrics: metrics,
-            authFailureLimit: configuration.authFailureLimit, webhookPolicy: configuration.webhookPolicy)
+            authFailureLimit: configuration.authFailureLimit, webhookPolicy: configuration.webhookPolicy,
+            amountLimits: configuration.amountLimits)
 
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = Application(

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Synchronization
+import TillCore
 import TillStore
 
 /// `Idempotency-Key` for mutating calls: the first response is stored; a replay gets it
@@ -23,6 +24,7 @@ struct IdempotencyGuard: Sendable {
     static let header = HTTPField.Name("Idempotency-Key")!
     static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
     static let retention: TimeInterval = 24 * 60 * 60
+    static let maxKeyBytes = 255
 
     /// When the claim of a first request is made durable.
     enum ClaimTiming {
@@ -47,16 +49,21 @@ struct IdempotencyGuard: Sendable {
         _ work: () async throws -> APIResponse
     ) async throws -> Response {
         guard let key = request.headers[Self.header] else { return try await work().response }
-        guard !key.isEmpty, key.count <= 255 else {
-            throw APIError.invalid("Idempotency-Key must be 1 to 255 characters", param: "Idempotency-Key")
+        // Bytes, not characters: one grapheme cluster can be kilobytes.
+        guard !key.isEmpty, key.utf8.count <= Self.maxKeyBytes else {
+            throw APIError.invalid("Idempotency-Key must be 1 to \(Self.maxKeyBytes) bytes", param: "Idempotency-Key")
         }
-        guard running.claim(merchantID: caller.merchantID, key: key) else { throw Self.inUse }
-        defer { running.release(merchantID: caller.merchantID, key: key) }
+        // The key is stored as it is; a card number must not reach the disk that way.
+        if PANScreen.containsCardNumber(key) { throw RequestBody.cardNumberInText("Idempotency-Key") }
+        let scope = caller.keyKind
+        guard running.claim(merchantID: caller.merchantID, keyKind: scope, key: key) else { throw Self.inUse }
+        defer { running.release(merchantID: caller.merchantID, keyKind: scope, key: key) }
 
         let fingerprint = try await digest(Array("\(request.method.rawValue) \(request.uri.path)\n".utf8) + bytes)
         let date = now()
         switch try await store.idempotencyDecision(
-            merchantID: caller.merchantID, key: key, requestHash: fingerprint, now: date, retention: Self.retention)
+            merchantID: caller.merchantID, keyKind: scope, key: key, requestHash: fingerprint, now: date,
+            retention: Self.retention)
         {
         case .replay(let status, let stored):
             var response = Response(
@@ -71,16 +78,18 @@ struct IdempotencyGuard: Sendable {
         case .inFlight:
             throw Self.inUse
         case .proceed:
-            let claim = IdempotencyRecord(merchantId: caller.merchantID, key: key, requestHash: fingerprint, createdAt: date)
+            let claim = IdempotencyRecord(
+                merchantId: caller.merchantID, keyKind: scope, key: key, requestHash: fingerprint, createdAt: date)
             func complete(_ status: HTTPResponse.Status, _ body: Data) async throws {
                 try await store.completeIdempotency(
-                    merchantID: caller.merchantID, key: key, requestHash: fingerprint, createdAt: date,
+                    merchantID: caller.merchantID, keyKind: scope, key: key, requestHash: fingerprint, createdAt: date,
                     status: Int(status.code), body: body)
             }
             if case .beforeWork = timing {
                 guard
                     case .proceed = try await store.beginIdempotency(
-                        merchantID: caller.merchantID, key: key, requestHash: fingerprint, now: date, retention: Self.retention)
+                        merchantID: caller.merchantID, keyKind: scope, key: key, requestHash: fingerprint, now: date,
+                        retention: Self.retention)
                 else { throw Self.inUse }
             }
             var pending: PendingIdempotencyClaim?
@@ -103,11 +112,11 @@ struct IdempotencyGuard: Sendable {
                 throw error
             } catch {
                 // Nothing was answered; let a retry run afresh.
-                try? await store.abandonIdempotency(merchantID: caller.merchantID, key: key)
+                try? await store.abandonIdempotency(merchantID: caller.merchantID, keyKind: scope, key: key)
                 throw error
             }
-            if pending?.savedAnswer != StoredAnswer(status: Int(response.status.code), body: response.body) {
-                try await complete(response.status, response.body)
+            if pending?.savedAnswer != StoredAnswer(status: Int(response.status.code), body: response.storedBody) {
+                try await complete(response.status, response.storedBody)
             }
             return response.response
         }
@@ -123,15 +132,17 @@ final class RunningKeys: Sendable {
     private let keys = Mutex<Set<String>>([])
 
     /// Claims the key; `false` when a request with it is already running.
-    func claim(merchantID: String, key: String) -> Bool {
-        keys.withLock { $0.insert(Self.name(merchantID, key)).inserted }
+    func claim(merchantID: String, keyKind: APIKeyRecord.Kind, key: String) -> Bool {
+        keys.withLock { $0.insert(Self.name(merchantID, keyKind, key)).inserted }
     }
 
-    func release(merchantID: String, key: String) {
-        _ = keys.withLock { $0.remove(Self.name(merchantID, key)) }
+    func release(merchantID: String, keyKind: APIKeyRecord.Kind, key: String) {
+        _ = keys.withLock { $0.remove(Self.name(merchantID, keyKind, key)) }
     }
 
-    private static func name(_ merchantID: String, _ key: String) -> String { merchantID + "\u{0}" + key }
+    private static func name(_ merchantID: String, _ keyKind: APIKeyRecord.Kind, _ key: String) -> String {
+        merchantID + "\u{0}" + keyKind.rawValue + "\u{0}" + key
+    }
 }
 
 /// An answer as stored for replays.
@@ -143,7 +154,7 @@ struct StoredAnswer: Sendable, Hashable {
     init?(_ answer: (PaymentEngine.Loaded) throws -> APIResponse, _ loaded: PaymentEngine.Loaded) {
         do {
             let response = try answer(loaded)
-            self.init(status: Int(response.status.code), body: response.body)
+            self.init(status: Int(response.status.code), body: response.storedBody)
         } catch let error as APIError where error.status.code < 500 {
             self.init(status: Int(error.status.code), body: JSONValue.object(error.body).data)
         } catch {
@@ -200,11 +211,18 @@ final class PendingIdempotencyClaim: Sendable {
 struct APIResponse: Sendable {
     var status: HTTPResponse.Status
     var body: Data
+    /// What a replay answers instead of `body`, when the first answer shows a secret that
+    /// must not be kept at rest (a webhook endpoint's signing secret). `nil`: `body`.
+    var replayBody: Data?
 
-    init(_ status: HTTPResponse.Status = .ok, _ value: JSONValue) {
+    init(_ status: HTTPResponse.Status = .ok, _ value: JSONValue, replay: JSONValue? = nil) {
         self.status = status
         self.body = value.data
+        self.replayBody = replay?.data
     }
+
+    /// The bytes stored for replays.
+    var storedBody: Data { replayBody ?? body }
 
     var response: Response {
         Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))

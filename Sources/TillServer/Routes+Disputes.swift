@@ -12,8 +12,8 @@ extension TillServer {
             let caller = try context.requireSecretKey()
             let query = request.uri.queryParameters
             let limit = try Self.limit(query)
-            var all = try await self.engine.disputes(caller: caller, paymentID: query.get("payment"))
-            if let cursor = query.get("starting_after") {
+            var all = try await self.engine.disputes(caller: caller, paymentID: try Self.eventQueryValue(query, "payment"))
+            if let cursor = try Self.eventQueryValue(query, "starting_after") {
                 guard let index = all.firstIndex(where: { $0.1.id == cursor }) else {
                     throw APIError.invalid("starting_after names no dispute of this list", param: "starting_after")
                 }
@@ -56,13 +56,14 @@ extension TillServer {
         "shipping_tracking_number", "refund_policy", "uncategorized_text",
     ]
 
+    /// Each evidence text, in UTF-8 bytes: all of them fit a request body together.
+    static let maxEvidenceBytes = 20_000
+
     static func evidence(_ body: RequestBody) throws(APIError) -> DisputeEvidence {
         var texts: [String: String] = [:]
         for field in evidenceFields {
-            guard let text = try body.string(field) else { continue }
-            guard !text.isEmpty, text.count <= 20_000 else {
-                throw APIError.invalid("\(field) must be 1 to 20000 characters", param: field)
-            }
+            guard let text = try body.string(field, maxBytes: maxEvidenceBytes) else { continue }
+            guard !text.isEmpty else { throw APIError.invalid("\(field) must not be empty", param: field) }
             texts[field] = text
         }
         guard !texts.isEmpty else {

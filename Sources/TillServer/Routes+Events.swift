@@ -34,8 +34,8 @@ extension TillServer {
     /// A query filter: absent, or a non-empty value of sensible length.
     static func eventQueryValue(_ query: Hummingbird.Parameters, _ name: String) throws(APIError) -> String? {
         guard let value = query.get(name) else { return nil }
-        guard !value.isEmpty, value.count <= 255 else {
-            throw APIError.invalid("\(name) must be 1 to 255 characters", param: name)
+        guard !value.isEmpty, value.utf8.count <= 255 else {
+            throw APIError.invalid("\(name) must be 1 to 255 bytes of UTF-8", param: name)
         }
         return value
     }

@@ -15,6 +15,7 @@ extension TillServer {
                 let body = try RequestBody(
                     bytes, allowed: ["amount", "currency", "token", "capture", "gateway", "description", "metadata"])
                 let new = try Self.newPayment(body)
+                try self.amountLimits.check(new.amount)
                 let loaded = try await self.engine.create(new, caller: caller)
                 return try Self.answer(for: loaded, created: true)
             }
@@ -28,7 +29,7 @@ extension TillServer {
                 throw APIError.invalid("unknown status \(status)", param: "status")
             }
             let page = try await self.store.payments(
-                merchantID: caller.merchantID, status: status, startingAfter: query.get("starting_after"), limit: limit)
+                merchantID: caller.merchantID, status: status, startingAfter: try Self.eventQueryValue(query, "starting_after"), limit: limit)
             let items = try page.items.map { PaymentView.json(try PaymentEngine.decode($0)) }
             return Self.list(items, hasMore: page.hasMore, lastID: page.items.last?.id).response(status: .ok)
         }
@@ -79,11 +80,14 @@ extension TillServer {
         }
     }
 
+    /// Stripe's limit on a payment's description.
+    static let maxDescriptionBytes = 1_000
+
     static func newPayment(_ body: RequestBody) throws(APIError) -> PaymentEngine.NewPayment {
         guard let amount = try body.integer("amount") else { throw APIError.missing("amount") }
         guard amount > 0 else { throw APIError.invalid("amount must be a positive integer of minor units", param: "amount") }
         let code = try body.requiredString("currency")
-        guard code.count == 3, let currency = Currency(code: code) else {
+        guard code.utf8.count == 3, let currency = Currency(code: code) else {
             throw APIError.invalid("currency \(code) is not an ISO 4217 currency", param: "currency")
         }
         let capture: CaptureMode
@@ -92,13 +96,10 @@ extension TillServer {
         case "manual": capture = .manual
         default: throw APIError.invalid("capture must be automatic or manual", param: "capture")
         }
-        let description = try body.string("description")
-        if let description, description.count > 1_000 {
-            throw APIError.invalid("description is longer than 1000 characters", param: "description")
-        }
+        let description = try body.string("description", maxBytes: maxDescriptionBytes)
         return PaymentEngine.NewPayment(
             amount: Money(minorUnits: amount, currency: currency), token: try body.requiredString("token"), captureMode: capture,
-            gateway: try body.string("gateway"), description: description, metadata: try body.stringMap("metadata"))
+            gateway: try body.string("gateway"), description: description, metadata: try body.metadata())
     }
 
     /// The answer to an operation on a payment: 201/200 normally, 202 while its outcome is
@@ -134,8 +135,16 @@ extension TillServer {
         return limit
     }
 
+    /// The body of a `POST`, read whole (up to the upload limit) after its media type is
+    /// checked: JSON in UTF-8 only (415 otherwise), so no route parses a form or a UTF-16
+    /// document as JSON. A body of nothing but whitespace needs no Content-Type: clients
+    /// send none for the operations that take no parameters.
     static func body(_ request: Request, _ context: TillRequestContext) async throws -> [UInt8] {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        return Array(buffer.readableBytesView)
+        let bytes = Array(buffer.readableBytesView)
+        if !bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            try RequestBody.checkMediaType(request.headers[values: .contentType])
+        }
+        return bytes
     }
 }

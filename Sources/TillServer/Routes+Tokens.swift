@@ -13,7 +13,7 @@ extension TillServer {
             let caller = try context.requireCaller()
             let bytes = try await Self.body(request, context)
             return try await self.idempotency.run(request: request, body: bytes, caller: caller) {
-                let body = try RequestBody(bytes, allowed: ["card"])
+                let body = try RequestBody(bytes, allowed: ["card"], cardNumberFields: ["card.number"])
                 guard let fields = try body.object("card") else { throw APIError.missing("card") }
                 let card = try RequestBody(fields: fields, allowed: ["number", "exp_month", "exp_year", "cvc", "name"], prefix: "card")
                 guard let month = try card.integer("exp_month") else { throw APIError.missing("card.exp_month") }

@@ -16,7 +16,8 @@ extension TillServer {
             let bytes = try await Self.body(request, context)
             return try await self.idempotency.run(request: request, body: bytes, caller: caller) {
                 let body = try RequestBody(bytes, allowed: ["url"])
-                let url = try self.webhookURL(try body.requiredString("url"))
+                // Bounded here only loosely: webhookURL enforces its own 2048 bytes as url_invalid.
+                let url = try self.webhookURL(try body.requiredString("url", maxBytes: 4096))
                 let existing = try await self.store.endpoints(merchantID: caller.merchantID)
                 guard existing.count < Self.maxWebhookEndpoints else {
                     throw APIError.invalid(
@@ -27,7 +28,8 @@ extension TillServer {
                     id: Identifiers.make("we"), merchantId: caller.merchantID, url: url, secret: Self.newWebhookSecret(),
                     createdAt: self.now())
                 try await self.store.insert(endpoint: endpoint)
-                return APIResponse(.created, Self.endpointJSON(endpoint, showingSecret: true))
+                return APIResponse(
+                    .created, Self.endpointJSON(endpoint, showingSecret: true), replay: Self.endpointReplayJSON(endpoint))
             }
         }
         v1.get("webhook_endpoints") { _, context in
@@ -62,13 +64,25 @@ extension TillServer {
                 guard let endpoint = try await self.store.rotateEndpointSecret(
                     id: id, merchantID: caller.merchantID, secret: Self.newWebhookSecret())
                 else { throw APIError.notFound("webhook endpoint", id: id) }
-                return APIResponse(.ok, Self.endpointJSON(endpoint, showingSecret: true))
+                return APIResponse(.ok, Self.endpointJSON(endpoint, showingSecret: true), replay: Self.endpointReplayJSON(endpoint))
             }
         }
     }
 
     /// `whsec_` and 256 random bits.
     static func newWebhookSecret() -> String { Identifiers.make("whsec", bytes: 32) }
+
+    /// What an idempotent replay of a create or a rotation answers: the endpoint, with
+    /// `"secret": null` and `"secret_shown": "once"`. The stored answer is kept without the
+    /// secret, so the database's idempotency records never hold it and a replay, by whoever
+    /// holds the key and the request, cannot fetch it again; a caller who lost the first
+    /// answer rotates the secret.
+    static func endpointReplayJSON(_ endpoint: WebhookEndpointRecord) -> JSONValue {
+        guard case .object(var object) = endpointJSON(endpoint, showingSecret: false) else { return .null }
+        object["secret"] = .null
+        object["secret_shown"] = .string("once")
+        return .object(object)
+    }
 
     static func endpointJSON(_ endpoint: WebhookEndpointRecord, showingSecret: Bool) -> JSONValue {
         var object: JSONObject = [

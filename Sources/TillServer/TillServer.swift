@@ -20,6 +20,8 @@ public final class TillServer: Sendable {
     public let webhookDestinations: WebhookDestinations
     let idempotency: IdempotencyGuard
     let authThrottle: AuthenticationThrottle
+    /// The largest payment amount per currency.
+    public let amountLimits: AmountLimits
     let logger: Logger
     let now: @Sendable () -> Date
 
@@ -28,10 +30,12 @@ public final class TillServer: Sendable {
         audit: AuditTrail? = nil,
         now: @escaping @Sendable () -> Date = { Date() }, metrics: TillMetrics = TillMetrics(),
         authFailureLimit: AuthenticationThrottle.Limit = .standard,
-        webhookPolicy: WebhookURLPolicy = WebhookURLPolicy()
+        webhookPolicy: WebhookURLPolicy = WebhookURLPolicy(),
+        amountLimits: AmountLimits = AmountLimits()
     ) {
         self.authThrottle = AuthenticationThrottle(limit: authFailureLimit)
         self.webhookDestinations = WebhookDestinations(webhookPolicy)
+        self.amountLimits = amountLimits
         self.metrics = metrics
         self.store = store
         self.vault = vault

@@ -258,10 +258,16 @@ public struct DeliveryAttemptRecord: Codable, Sendable, Hashable, FetchableRecor
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
-/// The first response to an `Idempotency-Key`, per merchant.
+/// The first response to an `Idempotency-Key`, per merchant and kind of API key.
 public struct IdempotencyRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "idempotency_keys"
     public var merchantId: String
+    /// The kind of key the request came with. Publishable keys ship in browsers and apps,
+    /// so anyone may hold one: were the namespace shared, anyone could claim a merchant's
+    /// predictable keys (`order-1234`) for a day and block its server's payments. Scoped
+    /// to the kind, not to the key itself, so a merchant retrying a request across a secret
+    /// key rotation still gets its replay instead of a second charge.
+    public var keyKind: APIKeyRecord.Kind
     public var key: String
     /// Hex SHA-256 of the method, path and body: a different request under the same key is refused.
     public var requestHash: String
@@ -270,8 +276,12 @@ public struct IdempotencyRecord: Codable, Sendable, Hashable, FetchableRecord, P
     public var responseBody: Data?
     public var createdAt: Date
 
-    public init(merchantId: String, key: String, requestHash: String, responseStatus: Int? = nil, responseBody: Data? = nil, createdAt: Date) {
+    public init(
+        merchantId: String, keyKind: APIKeyRecord.Kind, key: String, requestHash: String, responseStatus: Int? = nil,
+        responseBody: Data? = nil, createdAt: Date
+    ) {
         self.merchantId = merchantId
+        self.keyKind = keyKind
         self.key = key
         self.requestHash = requestHash
         self.responseStatus = responseStatus

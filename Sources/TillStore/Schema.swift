@@ -149,5 +149,33 @@ public enum TillSchema {
                         """)
             }
         },
+        // Idempotency keys get the kind of API key in their primary key. Every record made
+        // before was made with a secret key, except token requests sent with a publishable
+        // key; all become `secret`, so every payment, dispute and endpoint request keeps its
+        // replay exactly. A publishable key's retry of a token request made before the
+        // upgrade tokenizes again (a second token, no money moves); such records expire
+        // within the 24 hours of retention.
+        Migration("till_v2_idempotency_key_kind") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE idempotency_keys_v2 (
+                        merchant_id TEXT NOT NULL,
+                        key_kind TEXT NOT NULL CHECK (key_kind IN ('secret', 'publishable')),
+                        key TEXT NOT NULL,
+                        request_hash TEXT NOT NULL,
+                        response_status INTEGER,
+                        response_body BLOB,
+                        created_at DATETIME NOT NULL,
+                        PRIMARY KEY (merchant_id, key_kind, key)
+                    );
+                    INSERT INTO idempotency_keys_v2
+                        (merchant_id, key_kind, key, request_hash, response_status, response_body, created_at)
+                        SELECT merchant_id, 'secret', key, request_hash, response_status, response_body, created_at
+                        FROM idempotency_keys;
+                    DROP TABLE idempotency_keys;
+                    ALTER TABLE idempotency_keys_v2 RENAME TO idempotency_keys;
+                    CREATE INDEX idempotency_created ON idempotency_keys(created_at);
+                    """)
+        },
     ]
 }

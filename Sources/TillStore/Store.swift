@@ -106,18 +106,23 @@ public final class Store: Sendable {
     }
 
     // MARK: Idempotency
+    //
+    // Records are scoped to the merchant and the kind of API key (see
+    // ``IdempotencyRecord/keyKind``): the same key sent with a publishable and a secret key
+    // names two unrelated requests.
 
     /// Claims `key` for a request hashing to `requestHash`. Records older than `retention`
     /// are forgotten, so the key may be used afresh.
     public func beginIdempotency(
-        merchantID: String, key: String, requestHash: String, now: Date, retention: TimeInterval
+        merchantID: String, keyKind: APIKeyRecord.Kind, key: String, requestHash: String, now: Date, retention: TimeInterval
     ) async throws -> IdempotencyDecision {
         try await database.groupWrite { db in
             let decision = try Self.idempotencyDecision(
-                db, merchantID: merchantID, key: key, requestHash: requestHash, now: now, retention: retention)
+                db, merchantID: merchantID, keyKind: keyKind, key: key, requestHash: requestHash, now: now, retention: retention)
             if decision == .proceed {
                 // Replaces an expired record under the key, if there is one.
-                try Self.upsert(IdempotencyRecord(merchantId: merchantID, key: key, requestHash: requestHash, createdAt: now), db)
+                try Self.upsert(
+                    IdempotencyRecord(merchantId: merchantID, keyKind: keyKind, key: key, requestHash: requestHash, createdAt: now), db)
             }
             return decision
         }
@@ -125,25 +130,26 @@ public final class Store: Sendable {
 
     /// What a request with `key` should do, without claiming the key: the caller makes the
     /// claim durable later, with its first write (``PaymentWrite/idempotencyClaim``) or its
-    /// answer (``completeIdempotency(merchantID:key:requestHash:createdAt:status:body:)``),
+    /// answer (``completeIdempotency(merchantID:keyKind:key:requestHash:createdAt:status:body:)``),
     /// and keeps concurrent duplicates out by itself meanwhile.
     public func idempotencyDecision(
-        merchantID: String, key: String, requestHash: String, now: Date, retention: TimeInterval
+        merchantID: String, keyKind: APIKeyRecord.Kind, key: String, requestHash: String, now: Date, retention: TimeInterval
     ) async throws -> IdempotencyDecision {
         try database.quickRead { db in
             try Self.idempotencyDecision(
-                db, merchantID: merchantID, key: key, requestHash: requestHash, now: now, retention: retention)
+                db, merchantID: merchantID, keyKind: keyKind, key: key, requestHash: requestHash, now: now, retention: retention)
         }
     }
 
     /// The decision the record under `key` makes; an expired record counts as none.
     private static func idempotencyDecision(
-        _ db: Database, merchantID: String, key: String, requestHash: String, now: Date, retention: TimeInterval
+        _ db: Database, merchantID: String, keyKind: APIKeyRecord.Kind, key: String, requestHash: String, now: Date,
+        retention: TimeInterval
     ) throws -> IdempotencyDecision {
         guard
             let existing = try IdempotencyRecord.fetchOne(
-                db.cachedStatement(sql: "SELECT * FROM idempotency_keys WHERE merchant_id = ? AND key = ?"),
-                arguments: [merchantID, key]),
+                db.cachedStatement(sql: "SELECT * FROM idempotency_keys WHERE merchant_id = ? AND key_kind = ? AND key = ?"),
+                arguments: [merchantID, keyKind.rawValue, key]),
             now.timeIntervalSince(existing.createdAt) < retention
         else { return .proceed }
         guard existing.requestHash == requestHash else { return .mismatch }
@@ -156,13 +162,14 @@ public final class Store: Sendable {
     /// Stores the answer to a request whose claim may not have been written yet: claim and
     /// answer are saved together, replacing an expired record under the same key.
     public func completeIdempotency(
-        merchantID: String, key: String, requestHash: String, createdAt: Date, status: Int, body: Data
+        merchantID: String, keyKind: APIKeyRecord.Kind, key: String, requestHash: String, createdAt: Date, status: Int,
+        body: Data
     ) async throws {
         try await database.groupWrite { db in
             try Self.upsert(
                 IdempotencyRecord(
-                    merchantId: merchantID, key: key, requestHash: requestHash, responseStatus: status, responseBody: body,
-                    createdAt: createdAt),
+                    merchantId: merchantID, keyKind: keyKind, key: key, requestHash: requestHash, responseStatus: status,
+                    responseBody: body, createdAt: createdAt),
                 db)
         }
     }
@@ -170,24 +177,25 @@ public final class Store: Sendable {
     private static func upsert(_ record: IdempotencyRecord, _ db: Database) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO idempotency_keys (merchant_id, key, request_hash, response_status, response_body, created_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (merchant_id, key) DO UPDATE SET
+                INSERT INTO idempotency_keys (merchant_id, key_kind, key, request_hash, response_status, response_body, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (merchant_id, key_kind, key) DO UPDATE SET
                     request_hash = excluded.request_hash, response_status = excluded.response_status,
                     response_body = excluded.response_body, created_at = excluded.created_at
                 """
         ).execute(
             arguments: [
-                record.merchantId, record.key, record.requestHash, record.responseStatus, record.responseBody, record.createdAt,
+                record.merchantId, record.keyKind.rawValue, record.key, record.requestHash, record.responseStatus,
+                record.responseBody, record.createdAt,
             ])
     }
 
     /// Releases a key whose request stopped before doing anything, so a retry runs afresh.
-    public func abandonIdempotency(merchantID: String, key: String) async throws {
+    public func abandonIdempotency(merchantID: String, keyKind: APIKeyRecord.Kind, key: String) async throws {
         try await database.groupWrite { db in
             try db.execute(
-                sql: "DELETE FROM idempotency_keys WHERE merchant_id = ? AND key = ? AND response_status IS NULL",
-                arguments: [merchantID, key])
+                sql: "DELETE FROM idempotency_keys WHERE merchant_id = ? AND key_kind = ? AND key = ? AND response_status IS NULL",
+                arguments: [merchantID, keyKind.rawValue, key])
         }
     }
 

@@ -140,6 +140,21 @@ public final class DaemonHarness: Sendable {
         return Answer(status: response.status, headers: response.headers, body: response.body)
     }
 
+    /// Calls the API with `bytes` as the body, sent as they are, with `contentType` (none
+    /// if `nil`): for bodies `call` cannot make (UTF-16, a byte order mark, another media type).
+    public func send(
+        _ method: HTTPMethod, _ path: String, bytes: [UInt8], contentType: String?, key: String? = nil,
+        headers: [String: String] = [:]
+    ) async throws -> Answer {
+        var fields: HTTPHeaders = [:]
+        let key = key ?? secretKey
+        if !key.isEmpty { fields.add(name: "Authorization", value: "Bearer \(key)") }
+        if let contentType { fields.add(name: "Content-Type", value: contentType) }
+        for (name, value) in headers { fields.add(name: name, value: value) }
+        let response = try await http.execute(HTTPRequest(method: method, url: baseURL + path, headers: fields, body: bytes))
+        return Answer(status: response.status, headers: response.headers, body: response.body)
+    }
+
     /// Tokenizes a card with the publishable key; returns the token id.
     public func tokenize(_ number: String = "4242424242424242", cvc: String = "123") async throws -> String {
         let answer = try await call(

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Logging
 import TillCore
+import TillServer
 
 @main
 struct TillCommand: AsyncParsableCommand {
@@ -16,4 +18,11 @@ struct TillCommand: AsyncParsableCommand {
             AuditCommand.self, LoadCommand.self, BenchCommand.self,
         ]
     )
+
+    /// Every logger of the process masks PAN-like text (a card number in a URL, a gateway's
+    /// message) before a line is written; the daemon wraps its logger again, harmlessly.
+    static func main() async {
+        LoggingSystem.bootstrap { label in PANMaskingLogHandler(wrapping: StreamLogHandler.standardError(label: label)) }
+        await main(nil)
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import TillStore
 import Testing
 
@@ -23,26 +24,60 @@ private func seedMerchant(_ store: Store, _ id: String = "mer_1") async throws {
 
 @Suite("Store")
 struct StoreTests {
+    @Test("idempotency keys are scoped to the kind of API key: the same key with a publishable and a secret key never collides")
+    func idempotencyScope() async throws {
+        let (store, directory) = try openStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let day: TimeInterval = 86_400
+        #expect(try await store.beginIdempotency(merchantID: "m", keyKind: .publishable, key: "order-1", requestHash: "token", now: t0, retention: day) == .proceed)
+        #expect(try await store.beginIdempotency(merchantID: "m", keyKind: .secret, key: "order-1", requestHash: "payment", now: t0, retention: day) == .proceed)
+        try await store.completeIdempotency(
+            merchantID: "m", keyKind: .publishable, key: "order-1", requestHash: "token", createdAt: t0, status: 201, body: Data("{}".utf8))
+        #expect(try await store.idempotencyDecision(merchantID: "m", keyKind: .secret, key: "order-1", requestHash: "payment", now: t0, retention: day) == .inFlight)
+        #expect(try await store.idempotencyDecision(merchantID: "m", keyKind: .publishable, key: "order-1", requestHash: "token", now: t0, retention: day) == .replay(status: 201, body: Data("{}".utf8)))
+        try await store.abandonIdempotency(merchantID: "m", keyKind: .publishable, key: "order-1")
+        // The abandon of one scope leaves the other's claim alone.
+        #expect(try await store.idempotencyDecision(merchantID: "m", keyKind: .secret, key: "order-1", requestHash: "payment", now: t0, retention: day) == .inFlight)
+    }
+
+    @Test("the key-kind migration keeps every earlier record, as a secret key's")
+    func idempotencyScopeMigration() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("till-store-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let old = try StoreDatabase.open(path: directory + "/till.sqlite", migrations: Array(TillSchema.migrations.prefix(1)))
+        try await old.pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO idempotency_keys (merchant_id, key, request_hash, response_status, response_body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: ["m", "k", "h", 201, Data("{}".utf8), t0])
+        }
+        let store = Store(database: try StoreDatabase.open(path: directory + "/till.sqlite", migrations: TillSchema.migrations))
+        let day: TimeInterval = 86_400
+        #expect(try await store.idempotencyDecision(merchantID: "m", keyKind: .secret, key: "k", requestHash: "h", now: t0, retention: day) == .replay(status: 201, body: Data("{}".utf8)))
+        #expect(try await store.idempotencyDecision(merchantID: "m", keyKind: .secret, key: "k", requestHash: "x", now: t0, retention: day) == .mismatch)
+        #expect(try await store.idempotencyDecision(merchantID: "m", keyKind: .publishable, key: "k", requestHash: "x", now: t0, retention: day) == .proceed)
+        #expect(try await store.purgeIdempotency(before: t0.addingTimeInterval(1)) == 1)
+    }
+
     @Test("idempotency: proceed, in flight, replay, mismatch, expiry, abandon")
     func idempotency() async throws {
         let (store, directory) = try openStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let day: TimeInterval = 86_400
-        #expect(try await store.beginIdempotency(merchantID: "m", key: "k", requestHash: "h1", now: t0, retention: day) == .proceed)
-        #expect(try await store.beginIdempotency(merchantID: "m", key: "k", requestHash: "h1", now: t0, retention: day) == .inFlight)
-        #expect(try await store.beginIdempotency(merchantID: "m", key: "k", requestHash: "h2", now: t0, retention: day) == .mismatch)
-        #expect(try await store.beginIdempotency(merchantID: "other", key: "k", requestHash: "h2", now: t0, retention: day) == .proceed)
+        #expect(try await store.beginIdempotency(merchantID: "m", keyKind: .secret, key: "k", requestHash: "h1", now: t0, retention: day) == .proceed)
+        #expect(try await store.beginIdempotency(merchantID: "m", keyKind: .secret, key: "k", requestHash: "h1", now: t0, retention: day) == .inFlight)
+        #expect(try await store.beginIdempotency(merchantID: "m", keyKind: .secret, key: "k", requestHash: "h2", now: t0, retention: day) == .mismatch)
+        #expect(try await store.beginIdempotency(merchantID: "other", keyKind: .secret, key: "k", requestHash: "h2", now: t0, retention: day) == .proceed)
         try await store.completeIdempotency(
-            merchantID: "m", key: "k", requestHash: "h1", createdAt: t0, status: 201, body: Data("{}".utf8))
+            merchantID: "m", keyKind: .secret, key: "k", requestHash: "h1", createdAt: t0, status: 201, body: Data("{}".utf8))
         #expect(
-            try await store.beginIdempotency(merchantID: "m", key: "k", requestHash: "h1", now: t0, retention: day)
+            try await store.beginIdempotency(merchantID: "m", keyKind: .secret, key: "k", requestHash: "h1", now: t0, retention: day)
                 == .replay(status: 201, body: Data("{}".utf8)))
         #expect(
             try await store.beginIdempotency(
-                merchantID: "m", key: "k", requestHash: "h2", now: t0.addingTimeInterval(day + 1), retention: day) == .proceed)
-        try await store.abandonIdempotency(merchantID: "m", key: "k")
+                merchantID: "m", keyKind: .secret, key: "k", requestHash: "h2", now: t0.addingTimeInterval(day + 1), retention: day) == .proceed)
+        try await store.abandonIdempotency(merchantID: "m", keyKind: .secret, key: "k")
         #expect(
-            try await store.beginIdempotency(merchantID: "m", key: "k", requestHash: "h3", now: t0.addingTimeInterval(day + 2), retention: day)
+            try await store.beginIdempotency(merchantID: "m", keyKind: .secret, key: "k", requestHash: "h3", now: t0.addingTimeInterval(day + 2), retention: day)
                 == .proceed)
     }
 
@@ -52,31 +87,31 @@ struct StoreTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await seedMerchant(store)
         let day: TimeInterval = 86_400
-        #expect(try await store.idempotencyDecision(merchantID: "mer_1", key: "k", requestHash: "h", now: t0, retention: day) == .proceed)
-        let claim = IdempotencyRecord(merchantId: "mer_1", key: "k", requestHash: "h", createdAt: t0)
+        #expect(try await store.idempotencyDecision(merchantID: "mer_1", keyKind: .secret, key: "k", requestHash: "h", now: t0, retention: day) == .proceed)
+        let claim = IdempotencyRecord(merchantId: "mer_1", keyKind: .secret, key: "k", requestHash: "h", createdAt: t0)
         try await store.insert(PaymentWrite(payment: payment("pay_1"), idempotencyClaim: claim))
         // A crash now leaves the key held: a retry cannot run the payment a second time.
-        #expect(try await store.idempotencyDecision(merchantID: "mer_1", key: "k", requestHash: "h", now: t0, retention: day) == .inFlight)
-        #expect(try await store.idempotencyDecision(merchantID: "mer_1", key: "k", requestHash: "x", now: t0, retention: day) == .mismatch)
+        #expect(try await store.idempotencyDecision(merchantID: "mer_1", keyKind: .secret, key: "k", requestHash: "h", now: t0, retention: day) == .inFlight)
+        #expect(try await store.idempotencyDecision(merchantID: "mer_1", keyKind: .secret, key: "k", requestHash: "x", now: t0, retention: day) == .mismatch)
         try await store.completeIdempotency(
-            merchantID: "mer_1", key: "k", requestHash: "h", createdAt: t0, status: 201, body: Data("{}".utf8))
+            merchantID: "mer_1", keyKind: .secret, key: "k", requestHash: "h", createdAt: t0, status: 201, body: Data("{}".utf8))
         #expect(
-            try await store.idempotencyDecision(merchantID: "mer_1", key: "k", requestHash: "h", now: t0, retention: day)
+            try await store.idempotencyDecision(merchantID: "mer_1", keyKind: .secret, key: "k", requestHash: "h", now: t0, retention: day)
                 == .replay(status: 201, body: Data("{}".utf8)))
 
         // The claim is part of the write's transaction: a stale write leaves no claim behind.
-        let second = IdempotencyRecord(merchantId: "mer_1", key: "k2", requestHash: "h", createdAt: t0)
+        let second = IdempotencyRecord(merchantId: "mer_1", keyKind: .secret, key: "k2", requestHash: "h", createdAt: t0)
         await #expect(throws: StoreConflict.staleVersion(paymentID: "pay_1")) {
             try await store.update(PaymentWrite(payment: payment("pay_1"), idempotencyClaim: second), expectedVersion: 7)
         }
-        #expect(try await store.idempotencyDecision(merchantID: "mer_1", key: "k2", requestHash: "h", now: t0, retention: day) == .proceed)
+        #expect(try await store.idempotencyDecision(merchantID: "mer_1", keyKind: .secret, key: "k2", requestHash: "h", now: t0, retention: day) == .proceed)
         // An expired record under the key is replaced by a new claim.
         let later = t0.addingTimeInterval(day + 1)
         try await store.update(
             PaymentWrite(
-                payment: payment("pay_1"), idempotencyClaim: IdempotencyRecord(merchantId: "mer_1", key: "k", requestHash: "new", createdAt: later)),
+                payment: payment("pay_1"), idempotencyClaim: IdempotencyRecord(merchantId: "mer_1", keyKind: .secret, key: "k", requestHash: "new", createdAt: later)),
             expectedVersion: 1)
-        #expect(try await store.idempotencyDecision(merchantID: "mer_1", key: "k", requestHash: "new", now: later, retention: day) == .inFlight)
+        #expect(try await store.idempotencyDecision(merchantID: "mer_1", keyKind: .secret, key: "k", requestHash: "new", now: later, retention: day) == .inFlight)
     }
 
     @Test("a payment reads back field for field by id, by merchant and by child key, before and after an update")
@@ -207,10 +242,10 @@ struct StoreTests {
         let (store, directory) = try openStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let day: TimeInterval = 86_400
-        _ = try await store.beginIdempotency(merchantID: "m", key: "old", requestHash: "h", now: t0, retention: day)
-        _ = try await store.beginIdempotency(merchantID: "m", key: "new", requestHash: "h", now: t0.addingTimeInterval(day), retention: day)
+        _ = try await store.beginIdempotency(merchantID: "m", keyKind: .secret, key: "old", requestHash: "h", now: t0, retention: day)
+        _ = try await store.beginIdempotency(merchantID: "m", keyKind: .secret, key: "new", requestHash: "h", now: t0.addingTimeInterval(day), retention: day)
         #expect(try await store.purgeIdempotency(before: t0.addingTimeInterval(1)) == 1)
-        #expect(try await store.beginIdempotency(merchantID: "m", key: "new", requestHash: "h", now: t0.addingTimeInterval(day), retention: day) == .inFlight)
-        #expect(try await store.beginIdempotency(merchantID: "m", key: "old", requestHash: "x", now: t0.addingTimeInterval(day), retention: day) == .proceed)
+        #expect(try await store.beginIdempotency(merchantID: "m", keyKind: .secret, key: "new", requestHash: "h", now: t0.addingTimeInterval(day), retention: day) == .inFlight)
+        #expect(try await store.beginIdempotency(merchantID: "m", keyKind: .secret, key: "old", requestHash: "x", now: t0.addingTimeInterval(day), retention: day) == .proceed)
     }
 }

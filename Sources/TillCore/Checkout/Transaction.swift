@@ -62,14 +62,16 @@ public struct DeclineCode: RawRepresentable, Hashable, Sendable, Codable, Custom
 public struct TransactionFailure: Hashable, Sendable, Codable {
     /// The shared taxonomy's code.
     public var code: DeclineCode
-    /// The gateway's own code and message, kept verbatim for support.
+    /// The gateway's own code and message, kept verbatim for support, except that anything
+    /// PAN-like is masked: gateways echo card numbers in messages ("card 4242… declined"),
+    /// and these are stored with the payment, answered and sent on in webhooks.
     public var gatewayCode: String?
     public var gatewayMessage: String?
 
     public init(code: DeclineCode, gatewayCode: String? = nil, gatewayMessage: String? = nil) {
         self.code = code
-        self.gatewayCode = gatewayCode
-        self.gatewayMessage = gatewayMessage
+        self.gatewayCode = gatewayCode.map(PANScreen.mask)
+        self.gatewayMessage = gatewayMessage.map(PANScreen.mask)
     }
 
     /// Whether the issuer refused (as opposed to a processing error).

@@ -55,6 +55,10 @@ public struct StripeGateway: PaymentGateway {
     public enum MetadataKey {
         public static let payment = "till_payment"
         public static let transaction = "till_transaction"
+        /// Every key above: the API keeps this many of Stripe's metadata keys free.
+        public static let all = [payment, transaction]
+        /// Stripe's limit on keys per object.
+        public static let stripeMaxKeys = 50
     }
 
     public let configuration: Configuration
