@@ -444,11 +444,9 @@ public struct WebhookURLPolicy: Sendable, Hashable {
                 digits = Substring(lower)
                 radix = 10
             }
-            // `0x` alone is 0 to inet_aton.
-            if digits.isEmpty, radix == 16 {
-                numbers.append(0)
-                continue
-            }
+            // glibc's inet_aton refuses `0x` with no digits after it (the fuzzer found the
+            // two disagreeing on "0x").
+            if digits.isEmpty, radix == 16 { return nil }
             // Swift's integer parser takes a sign; inet_aton takes digits only.
             let valid: (UInt8) -> Bool =
                 switch radix {
