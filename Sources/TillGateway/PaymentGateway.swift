@@ -21,6 +21,7 @@ public protocol PaymentGateway: Sendable {
     func acceptDispute(_ request: DisputeAcceptRequest) async -> GatewayOutcome<DisputeResult>
 
     /// Verifies the webhook's signature with this instance's secret, then maps it to a
-    /// domain event. Fails closed.
-    func parseWebhook(_ request: WebhookRequest) throws(WebhookError) -> GatewayEvent
+    /// domain event. Fails closed. Asynchronous because a verification may need the
+    /// network (PayPal's signing certificate is fetched from the URL the webhook names).
+    func parseWebhook(_ request: WebhookRequest) async throws(WebhookError) -> GatewayEvent
 }

@@ -60,7 +60,7 @@ public struct WebhookIntake: Sendable {
 
     /// Verifies `request` with `gateway` (failing closed) and deduplicates by event id.
     public func receive(_ request: WebhookRequest, from gateway: any PaymentGateway) async throws -> Result {
-        let event = try gateway.parseWebhook(request)
+        let event = try await gateway.parseWebhook(request)
         return try await log.recordFirstSight(gateway: gateway.name, eventID: event.id)
             ? .new(event) : .duplicate(eventID: event.id)
     }

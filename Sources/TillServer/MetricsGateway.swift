@@ -38,8 +38,8 @@ struct MeteredGateway: PaymentGateway {
         await measure("dispute_accept") { await base.acceptDispute(request) }
     }
 
-    func parseWebhook(_ request: WebhookRequest) throws(WebhookError) -> GatewayEvent {
-        try base.parseWebhook(request)
+    func parseWebhook(_ request: WebhookRequest) async throws(WebhookError) -> GatewayEvent {
+        try await base.parseWebhook(request)
     }
 
     private func measure<T: Sendable>(

@@ -25,7 +25,7 @@ extension TillServer {
             }
             let event: GatewayEvent
             do {
-                event = try gateway.parseWebhook(WebhookRequest(headers: headers, body: bytes, receivedAt: self.now()))
+                event = try await gateway.parseWebhook(WebhookRequest(headers: headers, body: bytes, receivedAt: self.now()))
             } catch let error as WebhookError {
                 // Never the body: it may be forged, and is none of the log's business.
                 context.logger.notice(

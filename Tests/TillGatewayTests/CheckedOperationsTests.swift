@@ -41,7 +41,7 @@ private final class CountingGateway: PaymentGateway {
         count()
         return .succeeded(.init(disputeReference: request.disputeReference, status: .accepted))
     }
-    func parseWebhook(_ request: WebhookRequest) throws(WebhookError) -> GatewayEvent {
+    func parseWebhook(_ request: WebhookRequest) async throws(WebhookError) -> GatewayEvent {
         throw WebhookError(.noSecretConfigured, "none")
     }
 }

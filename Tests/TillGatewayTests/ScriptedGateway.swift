@@ -39,7 +39,7 @@ final class ScriptedGateway: PaymentGateway {
     func acceptDispute(_ request: DisputeAcceptRequest) async -> GatewayOutcome<DisputeResult> {
         .unknown(.init(message: "unused"))
     }
-    func parseWebhook(_ request: WebhookRequest) throws(WebhookError) -> GatewayEvent {
+    func parseWebhook(_ request: WebhookRequest) async throws(WebhookError) -> GatewayEvent {
         guard request.header("x-test-signature") == "ok" else { throw WebhookError(.signatureMismatch, "bad") }
         let id = String(decoding: request.body, as: UTF8.self)
         return GatewayEvent(id: id, type: "test", payment: .init(), kind: .ignored(type: "test"), occurredAt: request.receivedAt)

@@ -296,7 +296,7 @@ struct GatewayContractTests {
             var mapped = 0
             for delivery in received {
                 let request = WebhookRequest(headers: delivery.headers, body: delivery.body, receivedAt: Date())
-                let event = try harness.gateway.parseWebhook(request)
+                let event = try await harness.gateway.parseWebhook(request)
                 #expect(!event.id.isEmpty)
                 if case .ignored = event.kind {} else { mapped += 1 }
                 guard case .new = try await intake.receive(request, from: harness.gateway) else {
@@ -311,11 +311,11 @@ struct GatewayContractTests {
             let sample = received[0]
             var tampered = sample.body
             tampered[tampered.count / 2] ^= 0x01
-            #expect(throws: WebhookError.self) {
-                _ = try harness.gateway.parseWebhook(WebhookRequest(headers: sample.headers, body: tampered, receivedAt: Date()))
+            await #expect(throws: WebhookError.self) {
+                _ = try await harness.gateway.parseWebhook(WebhookRequest(headers: sample.headers, body: tampered, receivedAt: Date()))
             }
             do {
-                _ = try harness.gateway.parseWebhook(
+                _ = try await harness.gateway.parseWebhook(
                     WebhookRequest(headers: sample.headers, body: sample.body, receivedAt: Date().addingTimeInterval(3_600)))
                 Issue.record("a webhook an hour old must be refused")
             } catch let error as WebhookError {
@@ -323,8 +323,8 @@ struct GatewayContractTests {
             }
             var unsigned = sample.headers
             for name in unsigned.keys where name.contains("sig") { unsigned[name] = nil }
-            #expect(throws: WebhookError.self) {
-                _ = try harness.gateway.parseWebhook(WebhookRequest(headers: unsigned, body: sample.body, receivedAt: Date()))
+            await #expect(throws: WebhookError.self) {
+                _ = try await harness.gateway.parseWebhook(WebhookRequest(headers: unsigned, body: sample.body, receivedAt: Date()))
             }
         }
     }

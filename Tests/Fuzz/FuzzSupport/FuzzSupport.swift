@@ -39,3 +39,15 @@ public func fuzzInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> UnsafeRawBu
 public func fuzzFailure(_ message: String) -> Never {
     fatalError(message)
 }
+
+/// Runs `body` to completion on the calling thread. libFuzzer's entry point is
+/// synchronous while some parsers under test are `async` (they may fetch a certificate);
+/// the fuzz inputs never reach the network, so the wait is short.
+public func blocking(_ body: @escaping @Sendable () async -> Void) {
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        await body()
+        done.signal()
+    }
+    done.wait()
+}

@@ -42,7 +42,8 @@ func fuzzWebhook(_ input: UnsafeRawBufferPointer) {
         let header = signs
             ? "t=1700000000,v1=" + Hex.encode(HMACSHA256.authenticationCode(for: Array("1700000000.".utf8) + body, key: Array(secret.utf8)).bytes)
             : fields[0]
-        _ = try? stripe.parseWebhook(WebhookRequest(headers: ["Stripe-Signature": header], body: body, receivedAt: arrival))
+        let request = WebhookRequest(headers: ["Stripe-Signature": header], body: body, receivedAt: arrival)
+        blocking { _ = try? await stripe.parseWebhook(request) }
     } else {
         let (fields, body) = split(rest, fields: signs ? 0 : 4)
         let headers: [String: String]
@@ -59,7 +60,8 @@ func fuzzWebhook(_ input: UnsafeRawBufferPointer) {
                 "PAYPAL-TRANSMISSION-SIG": fields[2], "PAYPAL-AUTH-ALGO": fields[3],
             ]
         }
-        _ = try? paypal.parseWebhook(WebhookRequest(headers: headers, body: body, receivedAt: arrival))
+        let request = WebhookRequest(headers: headers, body: body, receivedAt: arrival)
+        blocking { _ = try? await paypal.parseWebhook(request) }
     }
 }
 

@@ -12,7 +12,7 @@ extension PayPalGateway {
     /// `PAYPAL-AUTH-ALGO` is `HMACSHA256`. Fails closed: no secret or webhook id, a missing
     /// header, another algorithm, a transmission time outside the tolerance (either way) or
     /// a signature that does not match (compared in constant time) is a rejection.
-    public func parseWebhook(_ request: WebhookRequest) throws(WebhookError) -> GatewayEvent {
+    public func parseWebhook(_ request: WebhookRequest) async throws(WebhookError) -> GatewayEvent {
         guard let secret = configuration.webhookSecret, !secret.isEmpty else {
             throw WebhookError(.noSecretConfigured, "gateway \(name) has no webhook secret")
         }

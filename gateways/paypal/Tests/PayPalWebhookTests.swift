@@ -32,7 +32,7 @@ struct PayPalWebhookTests {
         let auth = try #require(await harness.gateway.authorize(Harness.authorizeRequest(reference: authReference)).value)
         let authID = try #require(auth.gatewayAuthorizationReference)
 
-        let created = try harness.gateway.parseWebhook(try await harness.webhook("PAYMENT.AUTHORIZATION.CREATED", about: authID))
+        let created = try await harness.gateway.parseWebhook(try await harness.webhook("PAYMENT.AUTHORIZATION.CREATED", about: authID))
         #expect(created.type == "PAYMENT.AUTHORIZATION.CREATED")
         #expect(created.kind == .authorizationSucceeded(amount: Harness.usd(1_000)))
         #expect(created.payment.gatewayPaymentReference == auth.gatewayPaymentReference)
@@ -40,7 +40,7 @@ struct PayPalWebhookTests {
 
         let captureReference = Harness.reference("cap")
         let capture = try #require(await harness.capture(auth, Harness.usd(600), final: false, reference: captureReference).value)
-        let captured = try harness.gateway.parseWebhook(
+        let captured = try await harness.gateway.parseWebhook(
             try await harness.webhook("PAYMENT.CAPTURE.COMPLETED", about: capture.captureReference))
         #expect(captured.kind == .captureSucceeded(captureReference: capture.captureReference, amount: Harness.usd(600)))
         #expect(captured.payment.transactionID == captureReference.transactionID)
@@ -49,7 +49,7 @@ struct PayPalWebhookTests {
         let refundReference = Harness.reference("ref")
         let refund = try #require(
             await harness.refund(auth, capture: capture.captureReference, Harness.usd(100), reference: refundReference).value)
-        let refunded = try harness.gateway.parseWebhook(
+        let refunded = try await harness.gateway.parseWebhook(
             try await harness.webhook("PAYMENT.CAPTURE.REFUNDED", about: refund.refundReference))
         #expect(refunded.kind == .refundSucceeded(refundReference: refund.refundReference, amount: Harness.usd(100)))
         #expect(refunded.payment.transactionID == refundReference.transactionID)
@@ -59,7 +59,7 @@ struct PayPalWebhookTests {
             VoidRequest(
                 reference: Harness.reference("void"), gatewayPaymentReference: rest.gatewayPaymentReference,
                 gatewayAuthorizationReference: rest.gatewayAuthorizationReference))
-        let voided = try harness.gateway.parseWebhook(
+        let voided = try await harness.gateway.parseWebhook(
             try await harness.webhook("PAYMENT.AUTHORIZATION.VOIDED", about: rest.gatewayAuthorizationReference ?? ""))
         #expect(voided.kind == .authorizationVoided)
     }
@@ -70,7 +70,7 @@ struct PayPalWebhookTests {
         let auth = try await harness.authorized(card: "4000000000005126")
         let capture = try #require(await harness.capture(auth, Harness.usd(1_000)).value)
         let refund = try #require(await harness.refund(auth, capture: capture.captureReference, Harness.usd(1_000)).value)
-        let failed = try harness.gateway.parseWebhook(try await harness.webhook("PAYMENT.REFUND.FAILED", about: refund.refundReference))
+        let failed = try await harness.gateway.parseWebhook(try await harness.webhook("PAYMENT.REFUND.FAILED", about: refund.refundReference))
         #expect(failed.kind == .refundFailed(refundReference: refund.refundReference, amount: Harness.usd(1_000)))
 
         let pendingAuth = try await harness.authorized(card: "4000000000007726")
@@ -78,7 +78,7 @@ struct PayPalWebhookTests {
         let pending = try #require(
             await harness.refund(pendingAuth, capture: pendingCapture.captureReference, Harness.usd(400)).value)
         #expect(pending.state == .pending)
-        let completed = try harness.gateway.parseWebhook(
+        let completed = try await harness.gateway.parseWebhook(
             try await harness.webhook("PAYMENT.CAPTURE.REFUNDED", about: pending.refundReference))
         #expect(completed.kind == .refundSucceeded(refundReference: pending.refundReference, amount: Harness.usd(400)))
     }
@@ -93,7 +93,7 @@ struct PayPalWebhookTests {
             .POST, "/_sandbox/disputes", json: #"{"payment": "\#(capture.captureReference)", "stage": "inquiry", "reason": "product_not_received"}"#)
         let disputeID = try #require(opened["dispute_id"] as? String)
 
-        let created = try harness.gateway.parseWebhook(try await harness.webhook("CUSTOMER.DISPUTE.CREATED", about: disputeID))
+        let created = try await harness.gateway.parseWebhook(try await harness.webhook("CUSTOMER.DISPUTE.CREATED", about: disputeID))
         guard case .disputeOpened(let info) = created.kind else {
             Issue.record("expected disputeOpened, got \(created.kind)")
             return
@@ -112,7 +112,7 @@ struct PayPalWebhookTests {
                     uncategorizedText: "Delivered to the door"),
                 idempotencyKey: "evidence-\(disputeID)"))
         #expect(evidence.value == DisputeResult(disputeReference: disputeID, status: .underReview))
-        let updated = try harness.gateway.parseWebhook(try await harness.webhook("CUSTOMER.DISPUTE.UPDATED", about: disputeID))
+        let updated = try await harness.gateway.parseWebhook(try await harness.webhook("CUSTOMER.DISPUTE.UPDATED", about: disputeID))
         guard case .disputeUpdated(let underReview) = updated.kind else {
             Issue.record("expected disputeUpdated, got \(updated.kind)")
             return
@@ -122,7 +122,7 @@ struct PayPalWebhookTests {
         let accepted = await harness.gateway.acceptDispute(
             DisputeAcceptRequest(disputeReference: disputeID, idempotencyKey: "accept-\(disputeID)"))
         #expect(accepted.value == DisputeResult(disputeReference: disputeID, status: .accepted))
-        let resolved = try harness.gateway.parseWebhook(try await harness.webhook("CUSTOMER.DISPUTE.RESOLVED", about: disputeID))
+        let resolved = try await harness.gateway.parseWebhook(try await harness.webhook("CUSTOMER.DISPUTE.RESOLVED", about: disputeID))
         guard case .disputeClosed(let closed) = resolved.kind else {
             Issue.record("expected disputeClosed, got \(resolved.kind)")
             return
@@ -140,11 +140,11 @@ struct PayPalWebhookTests {
         defer { Task { await harness.stop() } }
         let auth = try await harness.authorized()
         let valid = try await harness.webhook("PAYMENT.AUTHORIZATION.CREATED", about: auth.gatewayAuthorizationReference ?? "")
-        #expect(throws: Never.self) { try harness.gateway.parseWebhook(valid) }
+        await #expect(throws: Never.self) { try await harness.gateway.parseWebhook(valid) }
 
-        func reason(_ request: WebhookRequest, gateway: PayPalGateway? = nil) -> WebhookError.Reason? {
+        func reason(_ request: WebhookRequest, gateway: PayPalGateway? = nil) async -> WebhookError.Reason? {
             do {
-                _ = try (gateway ?? harness.gateway).parseWebhook(request)
+                _ = try await (gateway ?? harness.gateway).parseWebhook(request)
                 return nil
             } catch {
                 return error.reason
@@ -152,35 +152,35 @@ struct PayPalWebhookTests {
         }
         var tampered = valid
         tampered.body = Array(String(decoding: valid.body, as: UTF8.self).replacingOccurrences(of: "10.00", with: "1.00").utf8)
-        #expect(reason(tampered) == .signatureMismatch)
+        #expect(await reason(tampered) == .signatureMismatch)
 
         var badSignature = valid
         badSignature.headers["paypal-transmission-sig"] = Data(repeating: 7, count: 32).base64EncodedString()
-        #expect(reason(badSignature) == .signatureMismatch)
+        #expect(await reason(badSignature) == .signatureMismatch)
 
         // Relative to the transmission time, not to when this test happened to receive the
         // delivery: on a loaded machine the two are seconds apart.
         let sent = try #require(PayPalGateway.parseTime(valid.header("PAYPAL-TRANSMISSION-TIME") ?? ""))
         var stale = valid
         stale.receivedAt = sent.addingTimeInterval(301)
-        #expect(reason(stale) == .timestampOutsideTolerance)
+        #expect(await reason(stale) == .timestampOutsideTolerance)
         var early = valid
         early.receivedAt = sent.addingTimeInterval(-301)
-        #expect(reason(early) == .timestampOutsideTolerance)
+        #expect(await reason(early) == .timestampOutsideTolerance)
 
         var algorithm = valid
         algorithm.headers["paypal-auth-algo"] = "SHA256withRSA"
-        #expect(reason(algorithm) == .malformedSignature)
+        #expect(await reason(algorithm) == .malformedSignature)
 
         var unsigned = valid
         unsigned.headers["paypal-transmission-sig"] = nil
-        #expect(reason(unsigned) == .missingSignature)
+        #expect(await reason(unsigned) == .missingSignature)
 
         let noSecret = PayPalGateway(
             name: "paypal-nosecret",
             configuration: .init(baseURL: harness.sandbox.baseURL, clientID: "client-id", clientSecret: "client-secret", webhookID: "WH-TEST"),
             http: harness.http, logger: Logger(label: "test"))
-        #expect(reason(valid, gateway: noSecret) == .noSecretConfigured)
+        #expect(await reason(valid, gateway: noSecret) == .noSecretConfigured)
 
         let otherSecret = PayPalGateway(
             name: "paypal-other",
@@ -188,10 +188,10 @@ struct PayPalWebhookTests {
                 baseURL: harness.sandbox.baseURL, clientID: "client-id", clientSecret: "client-secret",
                 webhookSecret: "another-secret", webhookID: "WH-TEST"),
             http: harness.http, logger: Logger(label: "test"))
-        #expect(reason(valid, gateway: otherSecret) == .signatureMismatch)
+        #expect(await reason(valid, gateway: otherSecret) == .signatureMismatch)
     }
 
-    @Test func unknownEventTypesAreIgnored() throws {
+    @Test func unknownEventTypesAreIgnored() async throws {
         let body = Array(#"{"id": "WH-1", "event_type": "CHECKOUT.ORDER.APPROVED", "create_time": "2026-01-01T00:00:00Z", "resource": {}}"#.utf8)
         let secret = "s"
         let time = "2026-01-01T00:00:00Z"
@@ -209,7 +209,7 @@ struct PayPalWebhookTests {
             name: "p",
             configuration: .init(baseURL: "http://127.0.0.1:1", clientID: "a", clientSecret: "b", webhookSecret: secret, webhookID: "WH-X"),
             http: http, logger: Logger(label: "test"))
-        let event = try gateway.parseWebhook(request)
+        let event = try await gateway.parseWebhook(request)
         #expect(event.kind == .ignored(type: "CHECKOUT.ORDER.APPROVED"))
         #expect(event.id == "WH-1")
     }

@@ -7,7 +7,7 @@ extension StripeGateway {
     /// Verifies `Stripe-Signature` and maps the event. Fails closed: no secret configured,
     /// a missing or malformed header, no `v1` that matches, or a timestamp further than the
     /// tolerance from the request's arrival (in either direction) is a rejection.
-    public func parseWebhook(_ request: WebhookRequest) throws(WebhookError) -> GatewayEvent {
+    public func parseWebhook(_ request: WebhookRequest) async throws(WebhookError) -> GatewayEvent {
         try StripeWebhook.verify(
             request, secret: configuration.webhookSecret, tolerance: configuration.webhookTolerance, now: request.receivedAt)
         return try StripeWebhook.event(from: request.body, gateway: self)
