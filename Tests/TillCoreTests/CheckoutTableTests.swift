@@ -32,41 +32,123 @@ struct CheckoutTableTests {
         }
     }
 
-    @Test(arguments: CheckoutTable.payment)
-    func paymentRule(_ rule: PaymentRule) throws {
-        #expect(!rule.allowed.isEmpty)
-        #expect(rule.allowed.isDisjoint(with: rule.ignored))
+    static let paymentOperations = CheckoutOperation.allCases.filter { $0.scope == .payment && $0 != .authorize }
+    static let disputeOperations = CheckoutOperation.allCases.filter { $0.scope == .dispute }
+
+    @Test(arguments: paymentOperations)
+    func paymentRows(_ operation: CheckoutOperation) throws {
+        #expect(CheckoutTable.payment.rules(for: operation).contains { $0.verdict == .allowed })
         for status in PaymentStatus.allCases {
             var payment = try paymentIn(status)
             #expect(payment.status == status)
             let before = payment
-            let verdict = rule.verdict(in: status)
+            let rule = CheckoutTable.payment.rule(for: operation, in: status, subject: payment)
+            let verdict = rule?.verdict ?? .refused
             do {
-                let change = try Self.perform(rule.operation, on: &payment)
-                #expect(verdict != .refused, "\(rule.operation) in \(status) should be refused")
+                let change = try Self.perform(operation, on: &payment)
+                #expect(verdict != .refused, "\(operation) in \(status) should be refused")
                 if verdict == .ignored { #expect(change == .unchanged) }
                 if change == .unchanged { #expect(payment == before) }
+                if change == .applied, let rule {
+                    // The row says where the payment goes once its transaction succeeds.
+                    if payment.transaction(id: "txn_t")?.status == .pending {
+                        try payment.resolve(transaction: "txn_t", outcome: .succeeded(gatewayReference: "ref_t"), at: at(51))
+                    }
+                    #expect(
+                        payment.status == status || rule.to.contains(payment.status),
+                        "\(rule.name) from \(status) led to \(payment.status), not in \(rule.to)")
+                }
             } catch {
                 #expect(payment == before)
                 switch verdict {
                 case .refused:
-                    #expect(error.code == .notAllowed, "\(rule.operation) in \(status): \(error)")
+                    #expect(error.code.rawValue == rule?.refusal ?? CheckoutError.Code.notAllowed.rawValue, "\(operation) in \(status): \(error)")
                     #expect(error.paymentStatus == status)
-                    #expect(error.message.hasSuffix("a payment that is \(status.apiName)"))
+                    if rule == nil { #expect(error.message.hasSuffix("a payment that is \(status.apiName)")) }
                 case .allowed, .ignored:
-                    #expect(error.code != .notAllowed, "\(rule.operation) in \(status): \(error)")
+                    #expect(error.code != .notAllowed, "\(operation) in \(status): \(error)")
                 }
             }
             #expect(payment.checkInvariants(after: before) == [])
         }
     }
 
-    @Test func resolutionTableCoversEveryPairOnce() {
-        for current in TransactionStatus.allCases {
-            for reported in ResolutionRule.Reported.allCases {
-                #expect(CheckoutTable.resolution.filter { $0.current == current && $0.reported == reported }.count == 1)
+    @Test func everyOperationHasRowsInTheTableOfItsScope() {
+        for operation in CheckoutOperation.allCases {
+            let payment = CheckoutTable.payment.rules(for: operation)
+            let dispute = CheckoutTable.dispute.rules(for: operation)
+            switch operation.scope {
+            case .payment:
+                #expect(!payment.isEmpty, "\(operation) has no payment row")
+                #expect(dispute.isEmpty)
+            case .dispute:
+                #expect(!dispute.isEmpty, "\(operation) has no dispute row")
+                #expect(payment.isEmpty)
+            case .transaction:
+                #expect(payment.isEmpty && dispute.isEmpty)
+                #expect(CheckoutTable.resolution.operations == Set(ReportedOutcome.allCases))
             }
         }
+        for table in [CheckoutTable.payment.rules.map(\.name), CheckoutTable.dispute.rules.map(\.name), CheckoutTable.resolution.rules.map(\.name)] {
+            #expect(Set(table).count == table.count, "row names repeat")
+        }
+        // Ignored and refused rows lead nowhere; allowed rows lead somewhere.
+        for rule in CheckoutTable.payment.rules { #expect(rule.to.isEmpty == (rule.verdict != .allowed), "\(rule.name)") }
+        for rule in CheckoutTable.dispute.rules { #expect(rule.to.isEmpty == (rule.verdict != .allowed), "\(rule.name)") }
+        for rule in CheckoutTable.resolution.rules { #expect(rule.to.isEmpty == (rule.verdict != .allowed), "\(rule.name)") }
+    }
+
+    @Test func anOperationWithNoRowIsRefused() {
+        let table = TransitionTable<Int, PaymentStatus, CheckoutOperation>([
+            .allow("capture", .capture, from: [.authorized], to: [.captured], why: "test")
+        ])
+        #expect(table.verdict(for: .capture, in: .authorized, subject: 0) == .allowed)
+        #expect(table.verdict(for: .capture, in: .voided, subject: 0) == .refused)
+        #expect(table.verdict(for: .refund, in: .authorized, subject: 0) == .refused)
+        #expect(table.rule(for: .refund, in: .authorized, subject: 0) == nil)
+        // The first matching row decides: a guarded refusal before the general row.
+        let guarded = TransitionTable<Int, PaymentStatus, CheckoutOperation>([
+            .refuse("odd", .capture, from: [.authorized], when: TransitionGuard("odd") { $0 % 2 == 1 }, code: "odd", why: "test"),
+            .allow("capture", .capture, from: [.authorized], to: [.captured], why: "test"),
+        ])
+        #expect(guarded.rule(for: .capture, in: .authorized, subject: 1)?.name == "odd")
+        #expect(guarded.rule(for: .capture, in: .authorized, subject: 2)?.name == "capture")
+    }
+
+    @Test func resolutionTableHasOneUnguardedRowForEveryPair() {
+        for current in TransactionStatus.allCases {
+            for reported in ReportedOutcome.allCases {
+                let rows = CheckoutTable.resolution.rules.filter { $0.operation == reported && $0.from.contains(current) }
+                #expect(rows.filter { $0.when == nil }.count == 1, "\(current) \(reported)")
+                // The unguarded row comes last: guarded rows before it can still speak.
+                #expect(rows.last?.when == nil, "\(current) \(reported)")
+            }
+        }
+    }
+
+    @Test func guardedRowsRefuseWithTheirCodeAndName() throws {
+        var payment = try paymentIn(.authorized)
+        try payment.beginVoid(transactionID: "txn_v", at: at(40))
+        #expect(throws: CheckoutError.self) { try payment.beginCapture(transactionID: "txn_c", amount: usd(1), at: at(41)) }
+        do {
+            try payment.beginCapture(transactionID: "txn_c", amount: usd(1), at: at(41))
+        } catch {
+            #expect(error.code == .operationInFlight)
+            #expect(error.message == "cannot capture this payment while a void is pending or unknown")
+        }
+
+        var disputed = try paymentIn(.captured)
+        try disputed.openDispute(id: "dp_i", stage: .inquiry, amount: usd(100), at: at(40))
+        do {
+            try disputed.recordChargeback(disputeID: "dp_i", transactionID: "txn_cb", amount: usd(100), at: at(41))
+            Issue.record("a chargeback at the inquiry stage must be refused")
+        } catch {
+            #expect(error.code == .notAllowed)
+            #expect(error.message.contains("inquiry stage"))
+        }
+        #expect(try disputed.escalateDispute(id: "dp_i", to: .inquiry, at: at(42)) == .unchanged)
+        #expect(try disputed.escalateDispute(id: "dp_i", to: .chargeback, at: at(42)) == .applied)
+        #expect(try disputed.submitDisputeEvidence(id: "dp_i", stage: .inquiry, at: at(43)) == .unchanged)
     }
 
     static func authorization(in status: TransactionStatus) throws -> Payment {
@@ -80,7 +162,7 @@ struct CheckoutTableTests {
         return payment
     }
 
-    static func outcome(_ reported: ResolutionRule.Reported) -> TransactionOutcome {
+    static func outcome(_ reported: ReportedOutcome) -> TransactionOutcome {
         switch reported {
         case .succeeded: .succeeded(gatewayReference: "ch_1")
         case .failed: .failed(decline)
@@ -89,21 +171,26 @@ struct CheckoutTableTests {
         }
     }
 
-    @Test(arguments: CheckoutTable.resolution)
-    func resolutionRule(_ rule: ResolutionRule) throws {
-        var payment = try Self.authorization(in: rule.current)
-        let before = payment
-        do {
-            let change = try payment.resolve(transaction: "txn_auth", outcome: Self.outcome(rule.reported), at: at(60))
-            #expect(rule.verdict != .refused)
-            #expect(change == (rule.verdict == .allowed ? .applied : .unchanged))
-            if change == .unchanged { #expect(payment == before) }
-        } catch {
-            #expect(rule.verdict == .refused)
-            #expect(error.code == .conflictingOutcome)
-            #expect(payment == before)
+    /// Every (status, reported) pair on the authorization, decided by the row the table picks.
+    @Test(arguments: TransactionStatus.allCases)
+    func resolutionRows(_ current: TransactionStatus) throws {
+        for reported in ReportedOutcome.allCases {
+            var payment = try Self.authorization(in: current)
+            let before = payment
+            let rule = try #require(CheckoutTable.resolution.rule(for: reported, in: current, subject: payment.authorization))
+            do {
+                let change = try payment.resolve(transaction: "txn_auth", outcome: Self.outcome(reported), at: at(60))
+                #expect(rule.verdict != .refused, "\(rule.name)")
+                #expect(change == (rule.verdict == .allowed ? .applied : .unchanged), "\(rule.name)")
+                if change == .unchanged { #expect(payment == before) }
+                if change == .applied { #expect(rule.to.contains(payment.authorization.status), "\(rule.name)") }
+            } catch {
+                #expect(rule.verdict == .refused, "\(rule.name): \(error)")
+                #expect(error.code == .conflictingOutcome)
+                #expect(payment == before)
+            }
+            #expect(payment.checkInvariants(after: before) == [])
         }
-        #expect(payment.checkInvariants(after: before) == [])
     }
 
     /// A captured payment of 1000 with dispute `dp_1` of 500 at the chargeback stage, 200 of
@@ -140,22 +227,29 @@ struct CheckoutTableTests {
         }
     }
 
-    @Test(arguments: CheckoutTable.dispute)
-    func disputeRule(_ rule: DisputeRule) throws {
+    @Test(arguments: disputeOperations)
+    func disputeRows(_ operation: CheckoutOperation) throws {
+        #expect(CheckoutTable.dispute.rules(for: operation).contains { $0.verdict == .allowed })
         for status in DisputeStatus.allCases {
             var payment = try Self.dispute(in: status)
-            #expect(payment.dispute(id: "dp_1")?.status == status)
+            let dispute = try #require(payment.dispute(id: "dp_1"))
+            #expect(dispute.status == status)
             let before = payment
-            let verdict = rule.verdict(in: status)
+            let subject = DisputeSubject(dispute, stage: operation == .escalateDispute ? .preArbitration : nil)
+            let rule = CheckoutTable.dispute.rule(for: operation, in: status, subject: subject)
+            let verdict = rule?.verdict ?? .refused
             do {
-                let change = try Self.perform(disputeOperation: rule.operation, on: &payment)
-                #expect(verdict != .refused, "\(rule.operation) on a \(status) dispute should be refused")
-                #expect(change == (verdict == .allowed ? .applied : .unchanged), "\(rule.operation) on \(status)")
+                let change = try Self.perform(disputeOperation: operation, on: &payment)
+                #expect(verdict != .refused, "\(operation) on a \(status) dispute should be refused")
+                #expect(change == (verdict == .allowed ? .applied : .unchanged), "\(operation) on \(status)")
                 if change == .unchanged { #expect(payment == before) }
+                if change == .applied, let rule, let after = payment.dispute(id: "dp_1")?.status {
+                    #expect(rule.to.contains(after), "\(rule.name) from \(status) led to \(after)")
+                }
             } catch {
-                #expect(verdict == .refused, "\(rule.operation) on \(status): \(error)")
+                #expect(verdict == .refused, "\(operation) on \(status): \(error)")
                 #expect(error.code == .notAllowed)
-                #expect(error.message.contains("that is \(status.rawValue)"))
+                if rule == nil { #expect(error.message.contains("that is \(status.rawValue)")) }
                 #expect(payment == before)
             }
             #expect(payment.checkInvariants(after: before) == [])

@@ -17,23 +17,33 @@ extension Payment {
     }
 
     /// Applies the payment table's row for `operation`: `true` to go on, `false` when the
-    /// event is ignored.
+    /// event is ignored. An operation no row speaks for is refused.
     private func admit(_ operation: CheckoutOperation) throws(CheckoutError) -> Bool {
-        guard let rule = CheckoutTable.rule(for: operation) else { return true }
-        switch rule.verdict(in: status) {
+        let rule = CheckoutTable.payment.rule(for: operation, in: status, subject: self)
+        switch rule?.verdict ?? .refused {
         case .allowed: return true
         case .ignored: return false
         case .refused:
+            if let rule, let guarded = rule.when, let code = rule.refusal {
+                throw refusal(CheckoutError.Code(rawValue: code), operation, "cannot \(operation.phrase) this payment while \(guarded.name)")
+            }
             throw refusal(.notAllowed, operation, "cannot \(operation.phrase) a payment that is \(status.apiName)")
         }
     }
 
-    private func admit(_ operation: CheckoutOperation, dispute: Dispute) throws(CheckoutError) -> Bool {
-        guard let rule = CheckoutTable.disputeRule(for: operation) else { return true }
-        switch rule.verdict(in: dispute.status) {
+    private func admit(
+        _ operation: CheckoutOperation, dispute: Dispute, stage: DisputeStage? = nil
+    ) throws(CheckoutError) -> Bool {
+        let rule = CheckoutTable.dispute.rule(for: operation, in: dispute.status, subject: DisputeSubject(dispute, stage: stage))
+        switch rule?.verdict ?? .refused {
         case .allowed: return true
         case .ignored: return false
         case .refused:
+            if let rule, let guarded = rule.when {
+                throw refusal(
+                    rule.refusal.map(CheckoutError.Code.init(rawValue:)) ?? .notAllowed, operation,
+                    "cannot \(operation.phrase) dispute \(dispute.id): \(guarded.name)")
+            }
             throw refusal(
                 .notAllowed, operation,
                 "cannot \(operation.phrase) dispute \(dispute.id) that is \(dispute.status.rawValue)")
@@ -97,12 +107,6 @@ extension Payment {
     // MARK: Captures
 
     private func checkCapture(_ amount: Money?, _ operation: CheckoutOperation) throws(CheckoutError) -> Money {
-        if transactions.contains(where: { $0.kind == .void && $0.status.isInFlight }) {
-            throw refusal(.operationInFlight, operation, "cannot capture while a void is pending or unknown")
-        }
-        if transactions.contains(where: { $0.kind == .capture && $0.isFinalCapture && $0.status.isInFlight }) {
-            throw refusal(.operationInFlight, operation, "cannot capture while a final capture is pending or unknown")
-        }
         let amount = amount ?? capturable
         try validate(amount, operation)
         guard amount.minorUnits <= capturable.minorUnits else {
@@ -157,9 +161,6 @@ extension Payment {
         try atomically { (p) throws(CheckoutError) in
             _ = try p.admit(.void)
             try p.requireNewTransactionID(transactionID, .void)
-            if p.transactions.contains(where: { ($0.kind == .capture || $0.kind == .void) && $0.status.isInFlight }) {
-                throw p.refusal(.operationInFlight, .void, "cannot void while a capture or void is pending or unknown")
-            }
             let rest = Int64.saturating(p.authorizedMinorUnits, minus: p.capturedMinorUnits)
             guard !p.isRemainderReleased, rest > 0 else {
                 throw p.refusal(.amountExceedsLimit, .void, "nothing left to release on a payment that is \(p.status.apiName)")
@@ -226,9 +227,15 @@ extension Payment {
                 throw p.refusal(.unknownTransaction, .resolve, "payment \(p.id) has no transaction \(transactionID)")
             }
             let current = p.transactions[index]
-            switch CheckoutTable.resolutionVerdict(current: current.status, reported: outcome.reported) {
+            let rule = CheckoutTable.resolution.rule(for: outcome.reported, in: current.status, subject: current)
+            switch rule?.verdict ?? .refused {
             case .ignored: return .unchanged
             case .refused:
+                if let rule, let guarded = rule.when {
+                    throw p.refusal(
+                        .conflictingOutcome, .resolve,
+                        "\(current.kind.rawValue) \(transactionID) reported \(outcome.reported.rawValue), but \(guarded.name)")
+                }
                 throw p.refusal(
                     .conflictingOutcome, .resolve,
                     "\(current.kind.rawValue) \(transactionID) already \(current.status.rawValue), now reported \(outcome.reported.rawValue)")
@@ -258,12 +265,6 @@ extension Payment {
                 updated.status = .unknown
                 updated.requiresAction = false
             case .requiresAction:
-                guard current.kind == .authorize else {
-                    throw p.refusal(
-                        .conflictingOutcome, .resolve,
-                        "only an authorization can require action, not \(current.kind.rawValue) \(transactionID)")
-                }
-                if current.status == .pending && current.requiresAction { return .unchanged }
                 updated.status = .pending
                 updated.requiresAction = true
             }
@@ -281,7 +282,6 @@ extension Payment {
     public mutating func expireAuthorization(at date: Date) throws(CheckoutError) -> Change {
         try atomically { (p) throws(CheckoutError) in
             guard try p.admit(.expire) else { return .unchanged }
-            guard !p.isRemainderReleased, p.capturedMinorUnits < p.authorizedMinorUnits else { return .unchanged }
             p.expiredAt = date
             return .applied
         }
@@ -319,8 +319,7 @@ extension Payment {
     public mutating func escalateDispute(id disputeID: String, to stage: DisputeStage, at date: Date) throws(CheckoutError) -> Change {
         try atomically { (p) throws(CheckoutError) in
             let index = try p.requireDispute(disputeID, .escalateDispute)
-            guard stage > p.disputes[index].stage else { return .unchanged }
-            guard try p.admit(.escalateDispute, dispute: p.disputes[index]) else { return .unchanged }
+            guard try p.admit(.escalateDispute, dispute: p.disputes[index], stage: stage) else { return .unchanged }
             p.disputes[index].stage = stage
             p.disputes[index].status = .needsResponse
             p.disputes[index].evidenceSubmittedAt = nil
@@ -338,8 +337,7 @@ extension Payment {
     ) throws(CheckoutError) -> Change {
         try atomically { (p) throws(CheckoutError) in
             let index = try p.requireDispute(disputeID, .submitEvidence)
-            if let stage, stage < p.disputes[index].stage { return .unchanged }
-            guard try p.admit(.submitEvidence, dispute: p.disputes[index]) else { return .unchanged }
+            guard try p.admit(.submitEvidence, dispute: p.disputes[index], stage: stage) else { return .unchanged }
             p.disputes[index].status = .underReview
             p.disputes[index].evidenceSubmittedAt = date
             return .applied
@@ -399,11 +397,6 @@ extension Payment {
             try p.validate(amount, .recordChargeback)
             try p.requireNewTransactionID(transactionID, .recordChargeback)
             let dispute = p.disputes[index]
-            guard dispute.stage >= .chargeback else {
-                throw p.refusal(
-                    .notAllowed, .recordChargeback,
-                    "cannot record a chargeback on dispute \(disputeID) at the inquiry stage")
-            }
             let room = Int64.saturating(dispute.amount.minorUnits, minus: p.netChargedBack(disputeID: disputeID))
             guard amount.minorUnits <= room else {
                 throw p.refusal(
