@@ -27,7 +27,7 @@ extension PaymentEngine {
             try loaded.payment.escalateDispute(id: id, to: info.stage, at: date)
         }
         if let current = loaded.payment.dispute(id: id), current.stage >= .chargeback, current.status.isOpen,
-            loaded.payment.netChargedBackUnits(disputeID: id) == 0
+            loaded.payment.chargedBackMinorUnits(disputeID: id) == 0
         {
             // Past the inquiry stage the card network has taken the money back; the dispute's
             // gateway reference names that withdrawal, so a second report is a duplicate.
@@ -215,16 +215,5 @@ extension PaymentEngine {
                 "the gateway's answer was lost; retry with the same request, or wait for the gateway's webhook: \(failure.message)",
                 gateway: ["name": loaded.record.gateway])
         }
-    }
-}
-
-extension Payment {
-    /// Charged back and not reinstated on one dispute.
-    func netChargedBackUnits(disputeID: String) -> Int64 {
-        let charged = transactions.filter { $0.kind == .chargeback && $0.status == .succeeded && $0.disputeID == disputeID }
-        let reversed = transactions.filter {
-            $0.kind == .chargebackReversal && $0.status == .succeeded && $0.disputeID == disputeID
-        }
-        return charged.reduce(0) { $0 + $1.amount.minorUnits } - reversed.reduce(0) { $0 + $1.amount.minorUnits }
     }
 }

@@ -84,7 +84,7 @@ extension TillServer {
         else { return .null }
         let moved = loaded.payment.transactions.filter { $0.disputeID == dispute.id }
         object["transactions"] = .array(moved.map { PaymentView.transaction($0, currency: loaded.record.currency) })
-        object["amount_charged_back"] = .int(loaded.payment.netChargedBackUnits(disputeID: dispute.id))
+        object["amount_charged_back"] = .int(loaded.payment.chargedBackMinorUnits(disputeID: dispute.id))
         return .object(object)
     }
 }

@@ -256,3 +256,34 @@ struct CheckoutTableTests {
         }
     }
 }
+
+@Suite("Charged-back amounts")
+struct ChargedBackAmountTests {
+    /// The engine once summed a dispute's chargebacks with `+` and `-` of its own, which
+    /// traps on a payment a corrupt or hostile record puts near the limits; the one
+    /// definition saturates.
+    @Test func perDisputeAmountSaturatesInsteadOfTrapping() throws {
+        var payment = try paymentIn(.captured)
+        try payment.openDispute(id: "dp_1", stage: .chargeback, amount: usd(500), at: at(10))
+        try payment.recordChargeback(disputeID: "dp_1", transactionID: "txn_cb1", amount: usd(300), gatewayReference: "cb_1", at: at(11))
+        try payment.recordChargebackReversal(
+            disputeID: "dp_1", transactionID: "txn_rv1", amount: usd(100), gatewayReference: "rv_1", at: at(12))
+        #expect(payment.chargedBackMinorUnits(disputeID: "dp_1") == 200)
+        #expect(payment.chargedBackMinorUnits(disputeID: "dp_other") == 0)
+
+        // Two stored chargebacks whose sum overflows Int64, as a decoded record could hold.
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(payment)) as? [String: Any] ?? [:]
+        var transactions = json["transactions"] as? [[String: Any]] ?? []
+        for index in transactions.indices where transactions[index]["kind"] as? String == "chargeback" {
+            transactions[index]["amount"] = Int64.max
+            var copy = transactions[index]
+            copy["id"] = "txn_cb2"
+            copy["sequence"] = transactions.count + 1
+            transactions.append(copy)
+            break
+        }
+        json["transactions"] = transactions
+        let huge = try JSONDecoder().decode(Payment.self, from: JSONSerialization.data(withJSONObject: json))
+        #expect(huge.chargedBackMinorUnits(disputeID: "dp_1") == Int64.max - 100)
+    }
+}

@@ -93,7 +93,7 @@ extension Payment {
         // Disputes: chargebacks within the disputed amount; a won dispute reversed exactly; a
         // lost or accepted one charged back in full.
         for dispute in disputes {
-            let net = netChargedBack(disputeID: dispute.id)
+            let net = chargedBackMinorUnits(disputeID: dispute.id)
             check(
                 0 <= net && net <= dispute.amount.minorUnits, "chargeback_within_dispute",
                 "dispute \(dispute.id) of \(dispute.amount.minorUnits) has \(net) charged back")

@@ -370,7 +370,7 @@ extension Payment {
             let index = try p.requireDispute(disputeID, operation)
             let dispute = p.disputes[index]
             guard try p.admit(operation, dispute: dispute) else { return .unchanged }
-            let net = p.netChargedBack(disputeID: disputeID)
+            let net = p.chargedBackMinorUnits(disputeID: disputeID)
             let settle = final == .won ? net : Int64.saturating(dispute.amount.minorUnits, minus: net)
             if settle > 0 {
                 try p.requireNewTransactionID(transactionID, operation)
@@ -397,7 +397,7 @@ extension Payment {
             try p.validate(amount, .recordChargeback)
             try p.requireNewTransactionID(transactionID, .recordChargeback)
             let dispute = p.disputes[index]
-            let room = Int64.saturating(dispute.amount.minorUnits, minus: p.netChargedBack(disputeID: disputeID))
+            let room = Int64.saturating(dispute.amount.minorUnits, minus: p.chargedBackMinorUnits(disputeID: disputeID))
             guard amount.minorUnits <= room else {
                 throw p.refusal(
                     .amountExceedsLimit, .recordChargeback,
@@ -424,7 +424,7 @@ extension Payment {
             guard try p.admit(.recordChargebackReversal, dispute: p.disputes[index]) else { return .unchanged }
             try p.validate(amount, .recordChargebackReversal)
             try p.requireNewTransactionID(transactionID, .recordChargebackReversal)
-            let net = p.netChargedBack(disputeID: disputeID)
+            let net = p.chargedBackMinorUnits(disputeID: disputeID)
             guard amount.minorUnits <= net else {
                 throw p.refusal(
                     .amountExceedsLimit, .recordChargebackReversal,

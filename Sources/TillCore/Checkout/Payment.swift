@@ -90,7 +90,9 @@ public struct Payment: Hashable, Sendable, Codable, Identifiable {
     public var chargedBack: Money { Money(minorUnits: chargedBackMinorUnits, currency: currency) }
     public var disputed: Money { Money(minorUnits: disputedMinorUnits, currency: currency) }
 
-    func netChargedBack(disputeID: String) -> Int64 {
+    /// Charged back and not reinstated on one dispute, saturating rather than trapping:
+    /// the one definition the API's `amount_charged_back` and the engine share.
+    public func chargedBackMinorUnits(disputeID: String) -> Int64 {
         .saturating(
             total(.chargeback) { $0.status == .succeeded && $0.disputeID == disputeID },
             minus: total(.chargebackReversal) { $0.status == .succeeded && $0.disputeID == disputeID })
