@@ -182,7 +182,7 @@ let package = Package(
             name: "TillTesting",
             dependencies: [
                 "SandboxSupport", "StripeSandbox", "PayPalSandbox", "TillHTTP", "TillGateway",
-                "StripeGateway", "PayPalGateway", "TillCore", "TillCrypto", "TillServer", "TillStore",
+                "StripeGateway", "PayPalGateway", "TillServer", "TillStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -233,7 +233,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StripeSandboxTests",
-            dependencies: ["StripeSandbox", "TillTesting", "TillHTTP", "TillCrypto"],
+            dependencies: ["StripeSandbox", "TillTesting", "TillHTTP"],
             path: "sandbox/stripe/Tests",
             swiftSettings: swiftSettings
         ),
@@ -246,7 +246,7 @@ let package = Package(
             .testTarget(
             name: "TillGatewayTests",
             dependencies: [
-                "TillGateway", "TillTesting", "TillCore", "TillHTTP", "TillCrypto",
+                "TillGateway", "TillCore", "TillHTTP", "TillCrypto",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -265,7 +265,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewayContractTests",
-            dependencies: ["TillGateway", "TillTesting", "StripeGateway", "PayPalGateway", "TillCore", "TillHTTP"],
+            dependencies: ["TillGateway", "TillTesting", "TillCore", "TillCrypto", "SandboxSupport"],
             path: "gateways/contract",
             swiftSettings: swiftSettings
         ),
@@ -297,7 +297,7 @@ let package = Package(
         ),
             .testTarget(
             name: "TillAuditTests",
-            dependencies: ["TillAudit", "TillCore", "TillCrypto"],
+            dependencies: ["TillAudit", "TillCrypto"],
             swiftSettings: swiftSettings
         ),
 

@@ -257,8 +257,9 @@ public final class Vault: Sendable {
     // MARK: CVC
 
     /// Hands over the CVC held for `token` and forgets it: a second call returns nil, as
-    /// does a call after the CVC expired.
-    public func takeCVC(token: String, merchant: String) -> SecureBytes? {
+    /// does a call after the CVC expired. Internal: outside the vault a CVC only leaves
+    /// with a card detokenized for authorization.
+    func takeCVC(token: String, merchant: String) -> SecureBytes? {
         cvcs.take(token: token, merchant: merchant, now: clock())
     }
 

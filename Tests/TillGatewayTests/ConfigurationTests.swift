@@ -81,32 +81,3 @@ struct ConfigurationTests {
         #expect(try SecretSource.file(file.path).resolve(field: "f", allowInline: false) == "s3cret")
     }
 }
-
-@Suite("Webhook intake")
-struct WebhookIntakeTests {
-    @Test("a verified event is new once, then a duplicate; a bad signature is refused")
-    func dedupe() async throws {
-        let intake = WebhookIntake(log: InMemoryProcessedEvents())
-        let gateway = ScriptedGateway(name: "g", outcomes: [])
-        let good = WebhookRequest(headers: ["X-Test-Signature": "ok"], body: Array("evt_1".utf8), receivedAt: Date())
-        guard case .new(let event) = try await intake.receive(good, from: gateway) else {
-            Issue.record("first sight should be new")
-            return
-        }
-        #expect(event.id == "evt_1")
-        #expect(try await intake.receive(good, from: gateway) == .duplicate(eventID: "evt_1"))
-        let bad = WebhookRequest(headers: ["X-Test-Signature": "no"], body: Array("evt_2".utf8), receivedAt: Date())
-        await #expect(throws: WebhookError.self) { _ = try await intake.receive(bad, from: gateway) }
-    }
-
-    @Test("the in-memory log forgets the oldest ids past its capacity")
-    func capacity() {
-        let log = InMemoryProcessedEvents(capacity: 2)
-        #expect(log.recordFirstSight(gateway: "g", eventID: "1"))
-        #expect(log.recordFirstSight(gateway: "g", eventID: "2"))
-        #expect(log.recordFirstSight(gateway: "g", eventID: "3"))
-        #expect(!log.recordFirstSight(gateway: "g", eventID: "3"))
-        #expect(log.recordFirstSight(gateway: "g", eventID: "1"))
-        #expect(log.recordFirstSight(gateway: "h", eventID: "3"))
-    }
-}
