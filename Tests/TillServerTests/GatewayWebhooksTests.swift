@@ -107,6 +107,43 @@ struct GatewayWebhooksTests {
             #expect(malformed.errorCode == "malformed_payload")
         }
     }
+
+    @Test("an event signed with the real secret applies the gateway's amount, and a dispute the gateway lacks is unconfirmed")
+    func leakedSecret() async throws {
+        try await DaemonHarness.with { harness in
+            let (id, created) = try await capturedPayment(harness)
+            let secret = harness.stripe.webhookSecret
+            func deliver(_ body: String) async throws -> DaemonHarness.Answer {
+                try await harness.call(
+                    .POST, "/v1/gateways/stripe/webhooks", json: body, key: "",
+                    headers: ["Stripe-Signature": signature(body, secret: secret)])
+            }
+            let intent = try #require(created.json["gateway_payment_reference"] as? String)
+            let outside = try await outsideRefund(harness, intent: intent, paymentID: id, amount: 300)
+            // The body claims the whole payment was refunded; the gateway says 300.
+            let inflated = try await deliver(refundEvent(eventID: "evt_inflated", refundID: outside, paymentID: id, amount: 2000))
+            #expect(inflated.status == 200, "\(inflated.text)")
+            let settled = try await eventually {
+                let payment = try await harness.call(.GET, "/v1/payments/\(id)")
+                return payment.json["amount_refunded"] as? Int == 300 ? payment : nil
+            }
+            #expect(settled.json["status"] as? String == "partially_refunded")
+
+            let sentAt = Int(Date().timeIntervalSince1970)
+            let dispute = """
+                {"id": "evt_forged_dispute", "object": "event", "type": "charge.dispute.created", "created": \(sentAt), \
+                "data": {"object": {"id": "du_nonexistent", "object": "dispute", "amount": 2000, "currency": "usd", \
+                "status": "needs_response", "reason": "fraudulent", "payment_intent": "\(intent)"}}}
+                """
+            let forged = try await deliver(dispute)
+            #expect(forged.status == 200, "\(forged.text)")
+            #expect(forged.json["result"] as? String == "unconfirmed")
+            let after = try await harness.call(.GET, "/v1/payments/\(id)")
+            #expect(after.json["status"] as? String == "partially_refunded")
+            #expect(after.json["amount_refunded"] as? Int == 300)
+            #expect(try await harness.daemon.server.store.hasGatewayEvent(gateway: "stripe", eventID: "evt_forged_dispute") == false)
+        }
+    }
 }
 
 /// A captured 2000 USD payment through Stripe: its id and its answer.
