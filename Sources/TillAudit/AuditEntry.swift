@@ -30,6 +30,9 @@ public struct AuditAction: RawRepresentable, Sendable, Hashable, Codable, Custom
     public static let adminCommand = AuditAction(rawValue: "admin.command")
     /// An incoming gateway webhook failed verification.
     public static let webhookVerificationFailure = AuditAction(rawValue: "webhook.verification_failure")
+    /// A verified gateway webhook that the gateway's own API contradicted (a forged body
+    /// under genuine signed headers, or a leaked secret); nothing was applied.
+    public static let webhookUnconfirmed = AuditAction(rawValue: "webhook.unconfirmed")
     /// The audit log was opened for writing.
     public static let logStart = AuditAction(rawValue: "audit.log.start")
     /// The audit log was closed cleanly.

@@ -57,14 +57,39 @@ public struct GatewayEvent: Sendable, Hashable {
     public var payment: PaymentLocator
     public var kind: Kind
     public var occurredAt: Date
+    /// The id of this delivery, when the gateway's signature covers one (PayPal's
+    /// `PAYPAL-TRANSMISSION-ID`). Signed headers can be replayed with another body that
+    /// keeps the checksum they sign, so Till accepts each delivery id once, whatever the body.
+    /// `nil` where the signature binds the body itself (Stripe).
+    public var deliveryID: String?
 
-    public init(id: String, type: String, payment: PaymentLocator, kind: Kind, occurredAt: Date) {
+    public init(
+        id: String, type: String, payment: PaymentLocator, kind: Kind, occurredAt: Date, deliveryID: String? = nil
+    ) {
         self.id = id
         self.type = type
         self.payment = payment
         self.kind = kind
         self.occurredAt = occurredAt
+        self.deliveryID = deliveryID
     }
+}
+
+/// What the gateway's own API says about a verified webhook.
+///
+/// A webhook is a hint: its signature proves who sent headers once, not that this body is
+/// true (PayPal signs a CRC32 of the body; a leaked Stripe secret signs anything). So the
+/// plugin reads the object the event is about from the API and Till applies only that.
+public enum WebhookConfirmation: Sendable, Hashable {
+    /// The event rebuilt from the API's answer: amounts, statuses and ids as the gateway
+    /// has them, never as the body claimed.
+    case confirmed(GatewayEvent)
+    /// The gateway does not have what the event claims (no such object, another payment's,
+    /// another state). Acknowledged and not applied.
+    case refuted(String)
+    /// The gateway could not be asked (transport failure, 5xx, 429): the webhook is refused
+    /// with a retryable status so the gateway delivers it again.
+    case unavailable(String)
 }
 
 /// A webhook as it arrived: what ``PaymentGateway/parseWebhook(_:)`` verifies.

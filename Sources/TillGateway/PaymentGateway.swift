@@ -24,4 +24,10 @@ public protocol PaymentGateway: Sendable {
     /// domain event. Fails closed. Asynchronous because a verification may need the
     /// network (PayPal's signing certificate is fetched from the URL the webhook names).
     func parseWebhook(_ request: WebhookRequest) async throws(WebhookError) -> GatewayEvent
+
+    /// Reads the object a parsed event is about from the gateway's API and rebuilds the
+    /// event from that answer. Required, with no default: a plugin that could not confirm
+    /// would let a verified but forged body move money. ``GatewayEvent/Kind/ignored(type:)``
+    /// events are never passed here.
+    func confirm(_ event: GatewayEvent) async -> WebhookConfirmation
 }

@@ -282,7 +282,8 @@ struct VaultMaintenance: Service {
 }
 
 /// Forgets idempotency records past their 24 hours, so the table holds a day of keys, not
-/// every key ever used. (An expired key is also replaced when it is used again.)
+/// every key ever used. (An expired key is also replaced when it is used again.) Gateway
+/// delivery ids go after ``TillServer/deliveryRetention``, far past any signature tolerance.
 struct IdempotencyJanitor: Service {
     let store: Store
     let logger: Logger
@@ -296,6 +297,13 @@ struct IdempotencyJanitor: Service {
                     if removed > 0 { logger.info("forgot expired idempotency keys", metadata: ["count": "\(removed)"]) }
                 } catch {
                     logger.error("could not purge idempotency keys; will retry", metadata: ["error": "\(error)"])
+                }
+                do {
+                    let removed = try await store.purgeGatewayDeliveries(
+                        before: Date().addingTimeInterval(-TillServer.deliveryRetention))
+                    if removed > 0 { logger.info("forgot old gateway delivery ids", metadata: ["count": "\(removed)"]) }
+                } catch {
+                    logger.error("could not purge gateway delivery ids; will retry", metadata: ["error": "\(error)"])
                 }
                 try? await Task.sleep(for: interval)
             }

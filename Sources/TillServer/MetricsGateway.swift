@@ -42,6 +42,20 @@ struct MeteredGateway: PaymentGateway {
         try await base.parseWebhook(request)
     }
 
+    func confirm(_ event: GatewayEvent) async -> WebhookConfirmation {
+        let started = ContinuousClock.now
+        let confirmation = await base.confirm(event)
+        let outcomeClass =
+            switch confirmation {
+            case .confirmed: "confirmed"
+            case .refuted: "refuted"
+            case .unavailable: "unavailable"
+            }
+        metrics.recordGatewayCall(
+            gateway: base.name, operation: "webhook_confirm", outcome: outcomeClass, duration: ContinuousClock.now - started)
+        return confirmation
+    }
+
     private func measure<T: Sendable>(
         _ operation: String, _ call: () async -> GatewayOutcome<T>
     ) async -> GatewayOutcome<T> {

@@ -4,6 +4,7 @@ import Hummingbird
 import TillAudit
 import Logging
 import TillGateway
+import TillStore
 
 extension TillServer {
     /// `POST /v1/gateways/{name}/webhooks`: a gateway's webhook, authenticated by the
@@ -13,6 +14,13 @@ extension TillServer {
     /// A rejected signature is a 400 naming the reason; everything verified is acknowledged
     /// with a 200, even an event for a payment Till does not know, so the gateway stops
     /// retrying. Only a failure of Till itself is a 5xx, and then the gateway retries.
+    ///
+    /// A verified webhook is still only a hint: a signature over a CRC32 can be moved to
+    /// another body, and a leaked secret signs anything. So a delivery id seen before is a
+    /// `duplicate` and nothing else, and every other event is confirmed with the gateway's
+    /// API before it is applied: what the API refutes is acknowledged as `unconfirmed` and
+    /// audited; when the API cannot be asked the answer is a 503, so the gateway delivers
+    /// again; what it confirms is applied as the API has it, not as the body said.
     func addGatewayWebhookRoutes(to group: RouterGroup<TillRequestContext>) {
         group.post(":name/webhooks") { request, context in
             let name = try context.parameters.require("name")
@@ -37,14 +45,73 @@ extension TillServer {
                 throw APIError(
                     .badRequest, .invalidRequest, code: error.reason.rawValue, "the webhook was rejected: \(error.message)")
             }
-            let disposition = try await self.engine.receive(event, gateway: name)
-            context.logger.info(
-                "gateway webhook",
-                metadata: [
-                    "gateway": "\(name)", "event": "\(event.id)", "type": "\(event.type)",
-                    "result": "\(disposition.rawValue)",
-                ])
-            return JSONValue.object(["received": .bool(true), "result": .string(disposition.rawValue)]).response(status: .ok)
+            func acknowledge(_ result: String) -> Response {
+                context.logger.info(
+                    "gateway webhook",
+                    metadata: [
+                        "gateway": "\(name)", "event": "\(event.id)", "type": "\(event.type)", "result": "\(result)",
+                        "delivery": "\(event.deliveryID ?? "-")",
+                    ])
+                return JSONValue.object(["received": .bool(true), "result": .string(result)]).response(status: .ok)
+            }
+            if let delivery = event.deliveryID,
+                try await self.store.hasGatewayDelivery(gateway: name, deliveryID: delivery)
+            {
+                return acknowledge(PaymentEngine.EventDisposition.duplicate.rawValue)
+            }
+            // A redelivery of an event already applied needs no second look at the gateway.
+            if try await self.store.hasGatewayEvent(gateway: name, eventID: event.id) {
+                try await self.recordDelivery(event, gateway: name)
+                return acknowledge(PaymentEngine.EventDisposition.duplicate.rawValue)
+            }
+            let confirmed: GatewayEvent
+            if case .ignored = event.kind {
+                confirmed = event
+            } else {
+                switch await gateway.confirm(event) {
+                case .confirmed(let rebuilt):
+                    confirmed = rebuilt
+                case .refuted(let reason):
+                    context.logger.warning(
+                        "gateway webhook refuted by the gateway's API",
+                        metadata: [
+                            "gateway": "\(name)", "event": "\(event.id)", "type": "\(event.type)", "reason": "\(reason)",
+                            "delivery": "\(event.deliveryID ?? "-")",
+                        ])
+                    await self.audit.record(
+                        actor: "gateway:\(name)", action: .webhookUnconfirmed, subject: "/v1/gateways/\(name)/webhooks",
+                        result: .denied, origin: "webhook",
+                        details: ["event": event.id, "type": event.type, "reason": reason])
+                    try await self.recordDelivery(event, gateway: name)
+                    return acknowledge("unconfirmed")
+                case .unavailable(let reason):
+                    // Nothing recorded: the redelivery must be confirmed afresh.
+                    context.logger.notice(
+                        "gateway webhook not confirmed: the gateway's API is unavailable",
+                        metadata: ["gateway": "\(name)", "event": "\(event.id)", "reason": "\(reason)"])
+                    var response = APIError(
+                        .serviceUnavailable, .gateway, code: "gateway_unavailable",
+                        "the event could not be confirmed with the gateway; deliver it again later"
+                    ).response()
+                    response.headers[.retryAfter] = String(Self.confirmationRetryAfter)
+                    return response
+                }
+            }
+            let disposition = try await self.engine.receive(confirmed, gateway: name)
+            try await self.recordDelivery(event, gateway: name)
+            return acknowledge(disposition.rawValue)
         }
+    }
+
+    /// Seconds a gateway is asked to wait before delivering an unconfirmable event again.
+    static let confirmationRetryAfter = 60
+
+    /// How long a delivery id is remembered: signatures are accepted within minutes of
+    /// their time, so a week outlasts any replay of signed headers by far.
+    public static let deliveryRetention: TimeInterval = 7 * 24 * 3600
+
+    private func recordDelivery(_ event: GatewayEvent, gateway: String) async throws {
+        guard let delivery = event.deliveryID else { return }
+        try await store.recordGatewayDelivery(gateway: gateway, deliveryID: delivery, at: now())
     }
 }

@@ -177,5 +177,19 @@ public enum TillSchema {
                     CREATE INDEX idempotency_created ON idempotency_keys(created_at);
                     """)
         },
+        // PayPal signs a CRC32 of the body, so signed headers can carry another body with the
+        // same checksum and another event id: each delivery id is accepted once, durably.
+        Migration("till_v2_gateway_deliveries") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE gateway_deliveries (
+                        gateway TEXT NOT NULL,
+                        delivery_id TEXT NOT NULL,
+                        received_at DATETIME NOT NULL,
+                        PRIMARY KEY (gateway, delivery_id)
+                    );
+                    CREATE INDEX gateway_deliveries_received ON gateway_deliveries(received_at);
+                    """)
+        },
     ]
 }

@@ -263,6 +263,35 @@ public final class Store: Sendable {
         }
     }
 
+    /// Whether a gateway delivery (PayPal's transmission id) was handled before.
+    public func hasGatewayDelivery(gateway: String, deliveryID: String) async throws -> Bool {
+        try database.quickRead { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM gateway_deliveries WHERE gateway = ? AND delivery_id = ?)",
+                arguments: [gateway, deliveryID]) ?? false
+        }
+    }
+
+    /// Records a handled delivery; returns `false` if it was already recorded.
+    @discardableResult
+    public func recordGatewayDelivery(gateway: String, deliveryID: String, at date: Date) async throws -> Bool {
+        try await database.groupWrite { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO gateway_deliveries (gateway, delivery_id, received_at) VALUES (?, ?, ?)",
+                arguments: [gateway, deliveryID, date])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Forgets deliveries received before `date`; returns how many.
+    @discardableResult
+    public func purgeGatewayDeliveries(before date: Date) async throws -> Int {
+        try await database.groupWrite { db in
+            try db.execute(sql: "DELETE FROM gateway_deliveries WHERE received_at < ?", arguments: [date])
+            return db.changesCount
+        }
+    }
+
     /// A merchant's payment; other merchants' ids are not found.
     public func payment(id: String, merchantID: String) async throws -> PaymentRecord? {
         try database.quickRead { db in

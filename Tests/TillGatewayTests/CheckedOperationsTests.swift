@@ -44,6 +44,8 @@ private final class CountingGateway: PaymentGateway {
     func parseWebhook(_ request: WebhookRequest) async throws(WebhookError) -> GatewayEvent {
         throw WebhookError(.noSecretConfigured, "none")
     }
+
+    func confirm(_ event: GatewayEvent) async -> WebhookConfirmation { .unavailable("not a gateway") }
 }
 
 private let at = Date(timeIntervalSince1970: 1_800_000_000)

@@ -44,4 +44,6 @@ final class ScriptedGateway: PaymentGateway {
         let id = String(decoding: request.body, as: UTF8.self)
         return GatewayEvent(id: id, type: "test", payment: .init(), kind: .ignored(type: "test"), occurredAt: request.receivedAt)
     }
+
+    func confirm(_ event: GatewayEvent) async -> WebhookConfirmation { .confirmed(event) }
 }

@@ -67,9 +67,13 @@ struct GatewayWebhooksTests {
     @Test("a replayed event changes nothing; the same refund under a new event id is recognised too")
     func replayedEvent() async throws {
         try await DaemonHarness.with { harness in
-            let (id, _) = try await capturedPayment(harness)
+            let (id, created) = try await capturedPayment(harness)
             let secret = harness.stripe.webhookSecret
-            let body = refundEvent(eventID: "evt_outside_1", refundID: "re_outside_1", paymentID: id, amount: 500)
+            // Confirmation reads the refund from the gateway, so it must exist there: made
+            // outside Till, straight at the sandbox's API.
+            let intent = try #require(created.json["gateway_payment_reference"] as? String)
+            let outside = try await outsideRefund(harness, intent: intent, paymentID: id, amount: 500)
+            let body = refundEvent(eventID: "evt_outside_1", refundID: outside, paymentID: id, amount: 500)
             func deliver(_ body: String) async throws -> DaemonHarness.Answer {
                 try await harness.call(
                     .POST, "/v1/gateways/stripe/webhooks", json: body, key: "",
@@ -77,11 +81,12 @@ struct GatewayWebhooksTests {
             }
             let first = try await deliver(body)
             #expect(first.status == 200, "\(first.text)")
-            #expect(first.json["result"] as? String == "applied")
+            // The sandbox's own refund webhook may have applied it first.
+            #expect(["applied", "unchanged"].contains(first.json["result"] as? String))
             let replay = try await deliver(body)
             #expect(replay.status == 200)
             #expect(replay.json["result"] as? String == "duplicate")
-            let again = try await deliver(refundEvent(eventID: "evt_outside_2", refundID: "re_outside_1", paymentID: id, amount: 500))
+            let again = try await deliver(refundEvent(eventID: "evt_outside_2", refundID: outside, paymentID: id, amount: 500))
             #expect(again.status == 200)
             #expect(again.json["result"] as? String == "unchanged")
 
@@ -94,11 +99,49 @@ struct GatewayWebhooksTests {
 
             let unknown = try await deliver(refundEvent(eventID: "evt_other", refundID: "re_other", paymentID: "pay_nobody", amount: 1))
             #expect(unknown.status == 200)
-            #expect(unknown.json["result"] as? String == "unknown_payment")
+            // The gateway has no such refund: nothing to apply, whoever it names.
+            #expect(unknown.json["result"] as? String == "unconfirmed")
             let garbage = "{\"id\": \"evt_x\"}"
             let malformed = try await deliver(garbage)
             #expect(malformed.status == 400)
             #expect(malformed.errorCode == "malformed_payload")
+        }
+    }
+
+    @Test("an event signed with the real secret applies the gateway's amount, and a dispute the gateway lacks is unconfirmed")
+    func leakedSecret() async throws {
+        try await DaemonHarness.with { harness in
+            let (id, created) = try await capturedPayment(harness)
+            let secret = harness.stripe.webhookSecret
+            func deliver(_ body: String) async throws -> DaemonHarness.Answer {
+                try await harness.call(
+                    .POST, "/v1/gateways/stripe/webhooks", json: body, key: "",
+                    headers: ["Stripe-Signature": signature(body, secret: secret)])
+            }
+            let intent = try #require(created.json["gateway_payment_reference"] as? String)
+            let outside = try await outsideRefund(harness, intent: intent, paymentID: id, amount: 300)
+            // The body claims the whole payment was refunded; the gateway says 300.
+            let inflated = try await deliver(refundEvent(eventID: "evt_inflated", refundID: outside, paymentID: id, amount: 2000))
+            #expect(inflated.status == 200, "\(inflated.text)")
+            let settled = try await eventually {
+                let payment = try await harness.call(.GET, "/v1/payments/\(id)")
+                return payment.json["amount_refunded"] as? Int == 300 ? payment : nil
+            }
+            #expect(settled.json["status"] as? String == "partially_refunded")
+
+            let sentAt = Int(Date().timeIntervalSince1970)
+            let dispute = """
+                {"id": "evt_forged_dispute", "object": "event", "type": "charge.dispute.created", "created": \(sentAt), \
+                "data": {"object": {"id": "du_nonexistent", "object": "dispute", "amount": 2000, "currency": "usd", \
+                "status": "needs_response", "reason": "fraudulent", "payment_intent": "\(intent)"}}}
+                """
+            let forged = try await deliver(dispute)
+            #expect(forged.status == 200, "\(forged.text)")
+            #expect(forged.json["result"] as? String == "unconfirmed")
+            let after = try await harness.call(.GET, "/v1/payments/\(id)")
+            #expect(after.json["status"] as? String == "partially_refunded")
+            #expect(after.json["amount_refunded"] as? Int == 300)
+            #expect(try await harness.daemon.server.store.hasGatewayEvent(gateway: "stripe", eventID: "evt_forged_dispute") == false)
         }
     }
 }
@@ -111,6 +154,21 @@ private func capturedPayment(_ harness: DaemonHarness) async throws -> (String, 
         throw TestFailure(description: "payment failed: \(created.text)")
     }
     return (id, created)
+}
+
+/// A refund made at the Stripe sandbox without Till; its id.
+private func outsideRefund(_ harness: DaemonHarness, intent: String, paymentID: String, amount: Int) async throws -> String {
+    let form = "payment_intent=\(intent)&amount=\(amount)&metadata[till_payment]=\(paymentID)"
+    let response = try await harness.http.execute(
+        HTTPRequest(
+            method: .POST, url: harness.stripe.baseURL + "/v1/refunds",
+            headers: ["Authorization": "Bearer sk_test_till_sandbox", "Content-Type": "application/x-www-form-urlencoded"],
+            body: Array(form.utf8)))
+    let json = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+    guard response.status == 200, let id = json?["id"] as? String else {
+        throw TestFailure(description: "outside refund failed: \(String(decoding: response.body, as: UTF8.self))")
+    }
+    return id
 }
 
 /// A Stripe `refund.updated` event for a refund that succeeded, naming Till's payment in

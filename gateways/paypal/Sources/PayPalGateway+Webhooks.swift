@@ -44,7 +44,7 @@ extension PayPalGateway {
         guard HMACSHA256.isValidAuthenticationCode(given, for: Array(message.utf8), key: Array(secret.utf8)) else {
             throw WebhookError(.signatureMismatch, "PAYPAL-TRANSMISSION-SIG does not match the body")
         }
-        return try Self.event(from: request.body)
+        return try Self.event(from: request.body, deliveryID: transmissionID)
     }
 
     /// RFC 3339 with or without fractional seconds. The value-type format styles parse
@@ -58,8 +58,8 @@ extension PayPalGateway {
     private static let plainTime = Date.ISO8601FormatStyle()
     private static let fractionalTime = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
-    /// Maps a verified event body to a domain event.
-    static func event(from body: [UInt8]) throws(WebhookError) -> GatewayEvent {
+    /// Maps a verified event body to a domain event; `deliveryID` is the signed transmission id.
+    static func event(from body: [UInt8], deliveryID: String? = nil) throws(WebhookError) -> GatewayEvent {
         guard let header = Wire.decode(Wire.EventHeader.self, from: body), let id = header.id, let type = header.eventType
         else {
             throw WebhookError(.malformedPayload, "the event has no id or event_type")
@@ -78,7 +78,7 @@ extension PayPalGateway {
             return money
         }
         func event(_ locator: PaymentLocator, _ kind: GatewayEvent.Kind) -> GatewayEvent {
-            GatewayEvent(id: id, type: type, payment: locator, kind: kind, occurredAt: occurredAt)
+            GatewayEvent(id: id, type: type, payment: locator, kind: kind, occurredAt: occurredAt, deliveryID: deliveryID)
         }
         switch type {
         case "PAYMENT.AUTHORIZATION.CREATED", "PAYMENT.AUTHORIZATION.VOIDED":
