@@ -40,7 +40,7 @@ public final class DaemonHarness: Sendable {
     public static func start(
         routing: RoutingTable? = nil, reconcileInterval: Duration = .seconds(30), logLevel: Logger.Level = .critical,
         logFile: String? = nil, serverLimits: ServerLimits = ServerLimits(),
-        authFailureLimit: AuthenticationThrottle.Limit = .unlimited
+        authFailureLimit: AuthenticationThrottle.Limit = .unlimited, connectPayPalWebhooks: Bool = true
     ) async throws -> DaemonHarness {
         var logger =
             logFile.map { Logger(label: "till.testing.daemon", factory: FileLogHandler.factory(path: $0)) }
@@ -70,7 +70,11 @@ public final class DaemonHarness: Sendable {
         let stripeAdmin = SandboxAdmin(baseURL: stripe.baseURL, client: http)
         let paypalAdmin = SandboxAdmin(baseURL: paypal.baseURL, client: http)
         try await stripeAdmin.addWebhookEndpoint(daemon.baseURL + "/v1/gateways/stripe/webhooks")
-        try await paypalAdmin.addWebhookEndpoint(daemon.baseURL + "/v1/gateways/paypal/webhooks")
+        // A test that plays the attacker holding a delivery the daemon never saw leaves
+        // PayPal's webhooks unconnected.
+        if connectPayPalWebhooks {
+            try await paypalAdmin.addWebhookEndpoint(daemon.baseURL + "/v1/gateways/paypal/webhooks")
+        }
         return DaemonHarness(
             stripe: stripe, paypal: paypal, daemon: daemon, merchant: merchant, dataDirectory: directory, http: http)
     }
