@@ -144,6 +144,37 @@ struct GatewayWebhooksTests {
             #expect(try await harness.daemon.server.store.hasGatewayEvent(gateway: "stripe", eventID: "evt_forged_dispute") == false)
         }
     }
+
+    @Test("while the gateway cannot confirm an event the daemon answers 503 and records nothing; a redelivery applies it")
+    func gatewayDownDuringConfirmation() async throws {
+        try await DaemonHarness.with { harness in
+            let (id, created) = try await capturedPayment(harness)
+            let intent = try #require(created.json["gateway_payment_reference"] as? String)
+            let outside = try await outsideRefund(harness, intent: intent, paymentID: id, amount: 500)
+            try await harness.stripeAdmin.inject(FaultRule(kind: .error, status: 503, method: "GET"))
+            let body = refundEvent(eventID: "evt_while_down", refundID: outside, paymentID: id, amount: 500)
+            func deliver() async throws -> DaemonHarness.Answer {
+                try await harness.call(
+                    .POST, "/v1/gateways/stripe/webhooks", json: body, key: "",
+                    headers: ["Stripe-Signature": signature(body, secret: harness.stripe.webhookSecret)])
+            }
+            let down = try await deliver()
+            #expect(down.status == 503, "\(down.text)")
+            #expect(down.headers.first(name: "Retry-After") != nil)
+            #expect(try await harness.daemon.server.store.hasGatewayEvent(gateway: "stripe", eventID: "evt_while_down") == false)
+
+            try await harness.stripeAdmin.clearFaults()
+            let redelivered = try await deliver()
+            #expect(redelivered.status == 200, "\(redelivered.text)")
+            // The sandbox's own refund webhook, retried once the gateway answers, may come first.
+            #expect(["applied", "unchanged"].contains(redelivered.json["result"] as? String), "\(redelivered.text)")
+            let settled = try await eventually {
+                let payment = try await harness.call(.GET, "/v1/payments/\(id)")
+                return payment.json["amount_refunded"] as? Int == 500 ? payment : nil
+            }
+            #expect(settled.json["status"] as? String == "partially_refunded")
+        }
+    }
 }
 
 /// A captured 2000 USD payment through Stripe: its id and its answer.
