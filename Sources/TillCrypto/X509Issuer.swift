@@ -72,7 +72,7 @@ public struct X509Issuer: Sendable {
         guard let name = X509_get_subject_name(pointer) else { throw OpenSSL.failure("X509_get_subject_name") }
         let utf8 = Array(commonName.utf8)
         let added = utf8.withUnsafeBufferPointer { buffer in
-            X509_NAME_add_entry_by_txt(name, "CN", 0x1000 | 4 /* MBSTRING_UTF8 */, buffer.baseAddress, Int32(buffer.count), -1, 0)
+            X509_NAME_add_entry_by_txt(name, "CN", 0x1000 /* MBSTRING_UTF8 */, buffer.baseAddress, Int32(buffer.count), -1, 0)
         }
         guard added == 1 else { throw OpenSSL.failure("X509_NAME_add_entry_by_txt") }
         let issuerName = issuer.map { X509_get_subject_name($0.handle.pointer) } ?? name
