@@ -320,6 +320,8 @@ let package = Package(
         fuzzTarget("FuzzPayPalJSON", ["PayPalSandbox"]),
         fuzzTarget("FuzzRequestBody", ["TillServer"]),
         fuzzTarget("FuzzWebhookURL", ["TillServer"]),
+        fuzzTarget("FuzzCertificates", ["TillCrypto"]),
+        fuzzTarget("FuzzCertificateURL", ["PayPalGateway"]),
     ]
 )
 
