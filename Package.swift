@@ -289,7 +289,7 @@ let package = Package(
             name: "TillServerTests",
             dependencies: [
                 "TillServer", "TillTesting", "TillCore", "TillCrypto", "TillHTTP", "TillStore", "TillGateway",
-                "SandboxSupport", "TillAudit",
+                "SandboxSupport", "TillAudit", "PayPalSandbox",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

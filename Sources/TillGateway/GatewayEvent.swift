@@ -122,6 +122,10 @@ public struct WebhookError: Error, Sendable, Hashable, CustomStringConvertible {
         case signatureMismatch = "signature_mismatch"
         case timestampOutsideTolerance = "timestamp_outside_tolerance"
         case malformedPayload = "malformed_payload"
+        /// The signature could not be checked right now (the gateway's verification API or
+        /// its certificate endpoint is unreachable or failing): not a rejection, the sender
+        /// should deliver again later.
+        case verificationUnavailable = "verification_unavailable"
     }
 
     public var reason: Reason

@@ -11,7 +11,9 @@ extension TillServer {
     /// plugin's signature check rather than an API key (this group sits outside the `/v1`
     /// authentication middleware).
     ///
-    /// A rejected signature is a 400 naming the reason; everything verified is acknowledged
+    /// A rejected signature is a 400 naming the reason; a signature that cannot be checked
+    /// right now (the gateway's certificate endpoint or verification API is down) is a 503
+    /// with `Retry-After`; everything verified is acknowledged
     /// with a 200, even an event for a payment Till does not know, so the gateway stops
     /// retrying. Only a failure of Till itself is a 5xx, and then the gateway retries.
     ///
@@ -34,6 +36,13 @@ extension TillServer {
             let event: GatewayEvent
             do {
                 event = try await gateway.parseWebhook(WebhookRequest(headers: headers, body: bytes, receivedAt: self.now()))
+            } catch let error as WebhookError where error.reason == .verificationUnavailable {
+                // Not a rejection: the signature could not be checked (the gateway's
+                // certificate endpoint or verification API is down), so ask for redelivery.
+                context.logger.notice(
+                    "gateway webhook not verified: verification is unavailable",
+                    metadata: ["gateway": "\(name)", "reason": "\(error.message)"])
+                return Self.redeliverLater("the webhook's signature could not be checked now; deliver it again later")
             } catch let error as WebhookError {
                 // Never the body: it may be forged, and is none of the log's business.
                 context.logger.notice(
@@ -89,12 +98,7 @@ extension TillServer {
                     context.logger.notice(
                         "gateway webhook not confirmed: the gateway's API is unavailable",
                         metadata: ["gateway": "\(name)", "event": "\(event.id)", "reason": "\(reason)"])
-                    var response = APIError(
-                        .serviceUnavailable, .gateway, code: "gateway_unavailable",
-                        "the event could not be confirmed with the gateway; deliver it again later"
-                    ).response()
-                    response.headers[.retryAfter] = String(Self.confirmationRetryAfter)
-                    return response
+                    return Self.redeliverLater("the event could not be confirmed with the gateway; deliver it again later")
                 }
             }
             let disposition = try await self.engine.receive(confirmed, gateway: name)
@@ -105,6 +109,13 @@ extension TillServer {
 
     /// Seconds a gateway is asked to wait before delivering an unconfirmable event again.
     static let confirmationRetryAfter = 60
+
+    /// A 503 with `Retry-After`: nothing was recorded, and the gateway should try again.
+    private static func redeliverLater(_ message: String) -> Response {
+        var response = APIError(.serviceUnavailable, .gateway, code: "gateway_unavailable", message).response()
+        response.headers[.retryAfter] = String(confirmationRetryAfter)
+        return response
+    }
 
     /// How long a delivery id is remembered: signatures are accepted within minutes of
     /// their time, so a week outlasts any replay of signed headers by far.

@@ -53,7 +53,7 @@ public final class DaemonHarness: Sendable {
         var gateways = BuiltInGateways.sandboxConfiguration(
             stripeURL: stripe.baseURL, stripeWebhookSecret: stripe.webhookSecret, paypalURL: paypal.baseURL,
             paypalClientID: paypal.clientID, paypalClientSecret: paypal.clientSecret, paypalWebhookID: paypal.webhookID,
-            paypalWebhookSecret: paypal.webhookSecret)
+            paypalWebhookCA: paypal.signing.rootPEM)
         if let routing { gateways.routing = routing }
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("till-daemon-\(UUID().uuidString)", isDirectory: true).path

@@ -6,6 +6,7 @@ import StripeGateway
 import StripeSandbox
 import Synchronization
 import TillGateway
+import TillServer
 import TillHTTP
 
 /// A gateway plugin wired to its own sandbox on a free loopback port, with a webhook
@@ -81,7 +82,8 @@ public final class GatewayHarness: Sendable {
                 credentials: [
                     "client_id": .inline(sandbox.clientID), "client_secret": .inline(sandbox.clientSecret),
                 ],
-                webhookSecret: .inline(sandbox.webhookSecret), options: ["webhook_id": sandbox.webhookID])
+                options: BuiltInGateways.paypalSandboxOptions(
+                    url: sandbox.baseURL, webhookID: sandbox.webhookID, webhookCA: sandbox.signing.rootPEM))
             stop = { await sandbox.stop() }
             authorizePath = "/v2/checkout/orders"
         }

@@ -87,7 +87,7 @@ struct BenchCommand: AsyncParsableCommand {
         let gateways = BuiltInGateways.sandboxConfiguration(
             stripeURL: stripe.baseURL, stripeWebhookSecret: stripe.webhookSecret, paypalURL: paypal.baseURL,
             paypalClientID: paypal.clientID, paypalClientSecret: paypal.clientSecret, paypalWebhookID: paypal.webhookID,
-            paypalWebhookSecret: paypal.webhookSecret)
+            paypalWebhookCA: paypal.signing.rootPEM)
         let daemon = try await Daemon.start(
             DaemonConfiguration(
                 dataDirectory: directory + "/daemon", port: 0, gateways: gateways, allowInlineSecrets: true, environment: [:],

@@ -119,8 +119,7 @@ struct LoadRun: Sendable {
             .init(webhookSecret: secret, webhookRetry: retry, behaviorDelay: delay), logger: logger)
         let paypal: PayPalSandboxServer
         do {
-            paypal = try await PayPalSandbox.start(
-                .init(webhookSecret: secret, webhookRetry: retry, behaviorDelay: delay), logger: logger)
+            paypal = try await PayPalSandbox.start(.init(webhookRetry: retry, behaviorDelay: delay), logger: logger)
         } catch {
             await stripe.stop()
             throw error
@@ -142,7 +141,7 @@ struct LoadRun: Sendable {
                 sandboxArguments: [
                     "--stripe-sandbox", stripe.baseURL, "--paypal-sandbox", paypal.baseURL, "--webhook-secret", secret,
                     "--paypal-client-id", paypal.clientID, "--paypal-client-secret", paypal.clientSecret,
-                    "--paypal-webhook-id", paypal.webhookID, "--paypal-webhook-secret", paypal.webhookSecret,
+                    "--paypal-webhook-id", paypal.webhookID,
                     "--reconcile-interval", String(settings.reconcileInterval),
                 ],
                 http: http)

@@ -32,7 +32,7 @@ struct SandboxCommand: AsyncParsableCommand {
     @Option(name: .customLong("webhook"), help: "A URL to POST webhook events to (repeatable).")
     var webhooks: [String] = []
 
-    @Option(help: "The secret webhooks are signed with (generated and printed when not given).")
+    @Option(help: "The secret the Stripe-like sandbox signs webhooks with (generated and printed when not given).")
     var webhookSecret: String?
 
     @Option(help: "The PayPal-like sandbox's OAuth client id (generated when not given).")
@@ -69,7 +69,7 @@ struct SandboxCommand: AsyncParsableCommand {
             paypal = try await PayPalSandbox.start(
                 .init(
                     host: host, port: paypalPort, clientID: paypalClientId, clientSecret: paypalClientSecret,
-                    webhookEndpoints: webhooks, webhookSecret: secret),
+                    webhookEndpoints: webhooks),
                 logger: logger)
         } catch {
             await stripe.stop()
@@ -89,7 +89,7 @@ struct SandboxCommand: AsyncParsableCommand {
                 client id         \(paypal.clientID)
                 client secret     \(paypal.clientSecret)
                 webhook id        \(paypal.webhookID)
-                webhook secret    \(paypal.webhookSecret)
+                webhook signing   SHA256withRSA under a certificate chained to \(paypal.baseURL)/_sandbox/ca.pem
 
               webhooks to   \(webhooks.isEmpty ? "(none; add with --webhook URL)" : webhooks.joined(separator: ", "))
               admin API     <sandbox URL>/_sandbox/… (ledger, faults, disputes, reset)

@@ -34,14 +34,15 @@ struct SandboxCredentials: Codable, Sendable {
         var clientID: String
         var clientSecret: String
         var webhookID: String
-        var webhookSecret: String
+        /// The root certificate (PEM) the sandbox's webhook signing certificates chain to.
+        var webhookCA: String
 
         enum CodingKeys: String, CodingKey {
             case url
             case clientID = "client_id"
             case clientSecret = "client_secret"
             case webhookID = "webhook_id"
-            case webhookSecret = "webhook_secret"
+            case webhookCA = "webhook_ca_pem"
         }
     }
 
@@ -134,6 +135,28 @@ enum SandboxSetup {
                     "the \(gateway) sandbox at \(sandboxURL) refused the webhook registration: HTTP \(response.status)")
             }
         }
+    }
+
+    /// The root certificate an attached PayPal-like sandbox signs webhooks under, from its
+    /// admin API. Trusting what the sandbox hands out is sound only because it is the
+    /// sandbox the operator named, and only sandbox mode does it; real gateways are checked
+    /// against a CA bundle.
+    static func certificateAuthority(ofPayPalSandbox url: String) async throws -> String {
+        let http = try HTTPClient()
+        let response: HTTPResponse
+        do {
+            response = try await http.execute(HTTPRequest(method: .GET, url: url + "/_sandbox/ca.pem"), timeout: .seconds(10))
+        } catch {
+            await http.shutdown()
+            throw ServeError("cannot fetch the PayPal sandbox's webhook CA from \(url)/_sandbox/ca.pem: \(error)")
+        }
+        await http.shutdown()
+        let pem = String(decoding: response.body, as: UTF8.self)
+        guard response.status == 200, pem.contains("-----BEGIN CERTIFICATE-----") else {
+            throw ServeError(
+                "\(url)/_sandbox/ca.pem answered HTTP \(response.status) without a certificate: is it a PayPal-like sandbox from this version of till?")
+        }
+        return pem
     }
 
     /// Reuses the merchant and keys of an earlier start when its credentials file still
@@ -233,8 +256,7 @@ enum SandboxSetup {
                 "client_id": {"env": "PAYPAL_CLIENT_ID"},
                 "client_secret": {"file": "/etc/till/paypal-client-secret"}
               },
-              "webhook_secret": {"env": "PAYPAL_WEBHOOK_SECRET"},
-              "options": {"webhook_id": "WH-REPLACE-ME"}
+              "options": {"webhook_id": "WH-REPLACE-ME", "webhook_verification": "certificate"}
             }
           ],
           "routing": {

@@ -52,7 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The URL of a PayPal-like sandbox already running (`till sandbox`), instead of starting one.")
     var paypalSandbox: String?
 
-    @Option(help: "Attached sandboxes: the webhook secret `till sandbox` printed (or \(Env.webhookSecret)).")
+    @Option(help: "Attached sandboxes: the Stripe-like webhook secret `till sandbox` printed (or \(Env.webhookSecret)).")
     var webhookSecret: String?
 
     @Option(help: "Attached PayPal-like sandbox: its client id (or \(Env.paypalClientID)).")
@@ -63,9 +63,6 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Attached PayPal-like sandbox: its webhook id (or \(Env.paypalWebhookID)).")
     var paypalWebhookId: String?
-
-    @Option(help: "Attached PayPal-like sandbox: its webhook secret, when it differs from --webhook-secret.")
-    var paypalWebhookSecret: String?
 
     @Option(help: "In-process sandboxes: the Stripe-like sandbox's port (0 picks a free one).")
     var stripePort = 0
@@ -210,7 +207,7 @@ struct ServeCommand: AsyncParsableCommand {
                     stripeURL: sandboxes.stripe.url, stripeWebhookSecret: sandboxes.stripe.webhookSecret,
                     paypalURL: sandboxes.paypal.url, paypalClientID: sandboxes.paypal.clientID,
                     paypalClientSecret: sandboxes.paypal.clientSecret, paypalWebhookID: sandboxes.paypal.webhookID,
-                    paypalWebhookSecret: sandboxes.paypal.webhookSecret),
+                    paypalWebhookCA: sandboxes.paypal.webhookCA),
                 allowInlineSecrets: true, reconcileInterval: .seconds(reconcileInterval), handlesSignals: true,
                 sandbox: true, keyEncryptionKeyFile: kekFile, authFailureLimit: authFailureLimit)
             try applyServerSettings(ServerSettings(), sandbox: true, to: &configuration)
@@ -255,15 +252,16 @@ struct ServeCommand: AsyncParsableCommand {
                 return found
             }
             let secret = try required(webhookSecret, flag: "--webhook-secret", variable: Env.webhookSecret)
+            let paypalBase = Self.trimmed(paypalURL)
             return SandboxSetup.Sandboxes(
                 stripe: .init(url: Self.trimmed(stripeURL), webhookSecret: secret),
                 paypal: .init(
-                    url: Self.trimmed(paypalURL),
+                    url: paypalBase,
                     clientID: try required(paypalClientId, flag: "--paypal-client-id", variable: Env.paypalClientID),
                     clientSecret: try required(
                         paypalClientSecret, flag: "--paypal-client-secret", variable: Env.paypalClientSecret),
                     webhookID: try required(paypalWebhookId, flag: "--paypal-webhook-id", variable: Env.paypalWebhookID),
-                    webhookSecret: paypalWebhookSecret ?? secret),
+                    webhookCA: try await SandboxSetup.certificateAuthority(ofPayPalSandbox: paypalBase)),
                 attached: true, stop: {})
         }
         var sandboxLogger = logger
@@ -280,7 +278,7 @@ struct ServeCommand: AsyncParsableCommand {
             stripe: .init(url: stripe.baseURL, webhookSecret: stripe.webhookSecret),
             paypal: .init(
                 url: paypal.baseURL, clientID: paypal.clientID, clientSecret: paypal.clientSecret,
-                webhookID: paypal.webhookID, webhookSecret: paypal.webhookSecret),
+                webhookID: paypal.webhookID, webhookCA: paypal.signing.rootPEM),
             attached: false,
             stop: {
                 async let stripeStopped: Void = stripe.stop()

@@ -1,4 +1,6 @@
 import Foundation
+import PayPalSandbox
+import SandboxSupport
 import TillHTTP
 import TillServer
 import TillStore
@@ -96,5 +98,54 @@ struct PayPalForgeryTests {
         #expect(late.json["result"] as? String == "duplicate")
         let again = try await Self.post(harness, headers: genuine.headers, body: forged)
         #expect(again.json["result"] as? String == "duplicate")
+    }
+
+    @Test("a certificate URL on another host, or a chain from another CA, is refused before anything is applied")
+    func certificateTricks() async throws {
+        let harness = try await DaemonHarness.start(connectPayPalWebhooks: false)
+        let receiver = try await WebhookReceiver.start()
+        defer { Task { await receiver.stop(); await harness.stop() } }
+        let (id, _, genuine) = try await Self.capturedPayment(harness, receiver: receiver)
+
+        var elsewhere = genuine.headers
+        elsewhere["paypal-cert-url"] = "http://127.0.0.1:1/v1/notifications/certs/CERT-attacker"
+        let refused = try await Self.post(harness, headers: elsewhere, body: genuine.body)
+        #expect(refused.status == 400, "\(refused.text)")
+        #expect((refused.json["error"] as? [String: Any])?["code"] as? String == "malformed_signature")
+
+        // An attacker running a sandbox of their own signs correctly, under a CA the daemon
+        // does not trust; the URL even names the daemon's own sandbox host.
+        let attacker = try PayPalSigningAuthority.generate()
+        var forged = genuine.headers
+        let transmission = "attacker-\(UUID().uuidString)"
+        let time = try #require(genuine.headers["paypal-transmission-time"])
+        forged["paypal-transmission-id"] = transmission
+        forged["paypal-transmission-sig"] = try attacker.signature(
+            transmissionID: transmission, time: time, webhookID: harness.paypal.webhookID, body: genuine.body)
+        let mismatch = try await Self.post(harness, headers: forged, body: genuine.body)
+        #expect(mismatch.status == 400, "\(mismatch.text)")
+        #expect((mismatch.json["error"] as? [String: Any])?["code"] as? String == "signature_mismatch")
+        #expect(try await harness.daemon.server.store.hasGatewayDelivery(gateway: "paypal", deliveryID: transmission) == false)
+        let payment = try await harness.call(.GET, "/v1/payments/\(id)")
+        #expect(payment.json["status"] as? String == "captured")
+    }
+
+    @Test("when the signing certificate cannot be fetched the answer is a 503, nothing is recorded, and redelivery applies")
+    func certificateEndpointDown() async throws {
+        let harness = try await DaemonHarness.start(connectPayPalWebhooks: false)
+        let receiver = try await WebhookReceiver.start()
+        defer { Task { await receiver.stop(); await harness.stop() } }
+        let (_, _, genuine) = try await Self.capturedPayment(harness, receiver: receiver)
+        try await harness.paypalAdmin.inject(
+            FaultRule(kind: .error, status: 503, count: 1, path: "/v1/notifications/certs/"))
+        let unavailable = try await Self.post(harness, headers: genuine.headers, body: genuine.body)
+        #expect(unavailable.status == 503, "\(unavailable.text)")
+        #expect(unavailable.headers.first(name: "Retry-After") == "60")
+        let delivery = try #require(genuine.headers["paypal-transmission-id"])
+        #expect(try await harness.daemon.server.store.hasGatewayDelivery(gateway: "paypal", deliveryID: delivery) == false)
+        let again = try await Self.post(harness, headers: genuine.headers, body: genuine.body)
+        #expect(again.status == 200, "\(again.text)")
+        #expect(again.json["result"] as? String != "duplicate")
+        #expect(try await harness.daemon.server.store.hasGatewayDelivery(gateway: "paypal", deliveryID: delivery))
     }
 }

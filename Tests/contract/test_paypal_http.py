@@ -2,13 +2,16 @@
 disputes, checked against PayPal's OpenAPI documents."""
 
 import base64
-import hashlib
-import hmac
 import json
+import urllib.request
 import uuid
 import zlib
 
 import pytest
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from test_paypal_sdk import VISA, raw, validate
 
@@ -95,15 +98,32 @@ def test_missing_or_unknown_tokens_get_401(sandbox):
     assert status == 401 and body["error"] == "invalid_token"
 
 
-def _verify_locally(request, webhook_id, secret):
+def _verify_locally(sandbox, request, webhook_id):
+    """Checks a delivery as a PayPal integration does, with the `cryptography` package:
+    the chain at PAYPAL-CERT-URL up to the sandbox's root, then SHA256withRSA over
+    id|time|webhook id|crc32(body) under the signing certificate."""
     headers = request["headers"]
-    assert headers["paypal-auth-algo"] == "HMACSHA256"
+    assert headers["paypal-auth-algo"] == "SHA256withRSA"
+    cert_url = headers["paypal-cert-url"]
+    assert cert_url.startswith(sandbox["paypal_url"] + "/v1/notifications/certs/CERT-")
+    with urllib.request.urlopen(cert_url, timeout=10) as response:
+        chain = x509.load_pem_x509_certificates(response.read())
+    with urllib.request.urlopen(sandbox["paypal_url"] + "/_sandbox/ca.pem", timeout=10) as response:
+        root = x509.load_pem_x509_certificate(response.read())
+    signer, intermediate = chain
+    signer.verify_directly_issued_by(intermediate)
+    intermediate.verify_directly_issued_by(root)
     message = "|".join(
         [headers["paypal-transmission-id"], headers["paypal-transmission-time"], webhook_id,
          str(zlib.crc32(request["body"]) & 0xFFFFFFFF)]
     )
-    expected = base64.b64encode(hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()).decode()
-    return hmac.compare_digest(expected, headers["paypal-transmission-sig"])
+    try:
+        signer.public_key().verify(
+            base64.b64decode(headers["paypal-transmission-sig"]), message.encode(), padding.PKCS1v15(), hashes.SHA256()
+        )
+    except InvalidSignature:
+        return False
+    return True
 
 
 def test_webhooks_are_signed_and_verifiable(sandbox, webhook_inbox):
@@ -113,7 +133,9 @@ def test_webhooks_are_signed_and_verifiable(sandbox, webhook_inbox):
     request = webhook_inbox.wait_for(
         lambda b: b.get("event_type") == "PAYMENT.CAPTURE.COMPLETED" and b["resource"]["id"] == capture_id
     )
-    assert _verify_locally(request, sandbox["paypal_webhook_id"], sandbox["webhook_secret"])
+    assert _verify_locally(sandbox, request, sandbox["paypal_webhook_id"])
+    forged = dict(request, body=request["body"].replace(b"12.34", b"99.99"))
+    assert not _verify_locally(sandbox, forged, sandbox["paypal_webhook_id"])
     event = json.loads(request["body"])
     validate(event["resource"], "payments_payment_v2", "capture-2")
     headers = request["headers"]

@@ -106,7 +106,8 @@ public actor PayPalCertificateVerifier {
 
 /// Fetches certificates with the plugin's HTTP client: a plain GET, no redirects (TillHTTP
 /// never follows them, so an allowed host cannot bounce the fetch elsewhere), and a body
-/// of at most ``maximumBytes``.
+/// of at most ``maximumBytes``. A transport failure or a 5xx is `verificationUnavailable`
+/// (deliver again later); any other answer but 200 is a rejection.
 public struct HTTPCertificateSource: PayPalCertificateSource {
     /// The largest certificate chain accepted, in bytes.
     public static let maximumBytes = 64 * 1024
@@ -122,7 +123,12 @@ public struct HTTPCertificateSource: PayPalCertificateSource {
         do {
             response = try await http.execute(HTTPRequest(method: .GET, url: url), timeout: .seconds(10))
         } catch {
-            throw WebhookError(.signatureMismatch, "cannot fetch the signing certificate from \(url): \(error)")
+            throw WebhookError(.verificationUnavailable, "cannot fetch the signing certificate from \(url): \(error)")
+        }
+        // A server failure may pass; anything else the allowed host answers is final.
+        guard !(500..<600).contains(response.status) else {
+            throw WebhookError(
+                .verificationUnavailable, "fetching the signing certificate from \(url) answered \(response.status)")
         }
         guard response.status == 200 else {
             throw WebhookError(.signatureMismatch, "fetching the signing certificate from \(url) answered \(response.status)")

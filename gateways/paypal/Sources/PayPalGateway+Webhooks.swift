@@ -2,32 +2,29 @@ import Foundation
 import TillCore
 import TillCrypto
 import TillGateway
+import TillHTTP
 
 extension PayPalGateway {
-    /// Verifies the sandbox's HMAC transmission signature, then maps the event.
+    /// Verifies a webhook's transmission signature as PayPal defines it, then maps the event.
     ///
-    /// PayPal signs with a certificate; the sandbox, with no certificate authority, signs with
-    /// a shared secret: `PAYPAL-TRANSMISSION-SIG` is base64(HMAC-SHA256(webhook secret,
-    /// "<transmission id>|<transmission time>|<webhook id>|<crc32 of the body>")) and
-    /// `PAYPAL-AUTH-ALGO` is `HMACSHA256`. Fails closed: no secret or webhook id, a missing
-    /// header, another algorithm, a transmission time outside the tolerance (either way) or
-    /// a signature that does not match (compared in constant time) is a rejection.
+    /// `PAYPAL-TRANSMISSION-SIG` signs `<transmission id>|<transmission time>|<webhook id>|<crc32
+    /// of the body>` with SHA256withRSA under the certificate at `PAYPAL-CERT-URL`. With
+    /// ``Configuration/WebhookVerification/certificate(policy:trust:)`` the plugin checks it
+    /// itself (URL policy first, then the chain, then the signature); with
+    /// ``Configuration/WebhookVerification/api`` it asks PayPal's
+    /// `verify-webhook-signature`. Fails closed: no webhook id, a missing header or a
+    /// transmission time outside the tolerance (either way) is a rejection before anything is
+    /// fetched. Because the signature covers only a CRC32 of the body, a verified event is
+    /// still a hint: ``confirm(_:)`` checks it with PayPal's API before it is applied.
     public func parseWebhook(_ request: WebhookRequest) async throws(WebhookError) -> GatewayEvent {
-        guard let secret = configuration.webhookSecret, !secret.isEmpty else {
-            throw WebhookError(.noSecretConfigured, "gateway \(name) has no webhook secret")
-        }
         guard let webhookID = configuration.webhookID, !webhookID.isEmpty else {
-            throw WebhookError(.noSecretConfigured, "gateway \(name) has no webhook_id")
+            throw WebhookError(.noSecretConfigured, "gateway \(name) has no webhook_id, so it accepts no webhooks")
         }
         guard let transmissionID = request.header("PAYPAL-TRANSMISSION-ID"), !transmissionID.isEmpty,
             let time = request.header("PAYPAL-TRANSMISSION-TIME"), !time.isEmpty,
             let signature = request.header("PAYPAL-TRANSMISSION-SIG"), !signature.isEmpty
         else {
             throw WebhookError(.missingSignature, "PAYPAL-TRANSMISSION-ID, -TIME and -SIG are required")
-        }
-        guard request.header("PAYPAL-AUTH-ALGO") == "HMACSHA256" else {
-            throw WebhookError(
-                .malformedSignature, "PAYPAL-AUTH-ALGO must be HMACSHA256, got \(request.header("PAYPAL-AUTH-ALGO") ?? "none")")
         }
         guard let sent = Self.parseTime(time) else {
             throw WebhookError(.malformedSignature, "PAYPAL-TRANSMISSION-TIME is not an RFC 3339 time")
@@ -37,14 +34,68 @@ extension PayPalGateway {
             throw WebhookError(
                 .timestampOutsideTolerance, "transmission time \(time) is more than \(Int(tolerance)) s from arrival")
         }
-        guard let given = Data(base64Encoded: signature), given.count == HMACSHA256.byteCount else {
-            throw WebhookError(.malformedSignature, "PAYPAL-TRANSMISSION-SIG is not a base64 HMAC-SHA256")
-        }
-        let message = "\(transmissionID)|\(time)|\(webhookID)|\(CRC32.checksum(request.body))"
-        guard HMACSHA256.isValidAuthenticationCode(given, for: Array(message.utf8), key: Array(secret.utf8)) else {
-            throw WebhookError(.signatureMismatch, "PAYPAL-TRANSMISSION-SIG does not match the body")
+        let algorithm = request.header("PAYPAL-AUTH-ALGO")
+        let certificateURL = request.header("PAYPAL-CERT-URL")
+        switch webhookVerifier {
+        case .certificate(let verifier):
+            let message = "\(transmissionID)|\(time)|\(webhookID)|\(CRC32.checksum(request.body))"
+            try await verifier.verify(
+                signature: signature, message: Array(message.utf8), algorithm: algorithm, certificateURL: certificateURL,
+                at: request.receivedAt)
+        case .api:
+            try await verifyWithAPI(
+                WebhookHeaders(
+                    transmissionID: transmissionID, time: time, signature: signature, algorithm: algorithm,
+                    certificateURL: certificateURL, webhookID: webhookID),
+                body: request.body)
         }
         return try Self.event(from: request.body, deliveryID: transmissionID)
+    }
+
+    struct WebhookHeaders {
+        var transmissionID: String
+        var time: String
+        var signature: String
+        var algorithm: String?
+        var certificateURL: String?
+        var webhookID: String
+    }
+
+    /// `POST /v1/notifications/verify-webhook-signature`: PayPal checks the signature itself.
+    /// Only an answer of `SUCCESS` verifies; PayPal being unreachable (or failing) is
+    /// ``WebhookError/Reason/verificationUnavailable``, so the daemon asks for redelivery
+    /// instead of refusing a genuine event.
+    private func verifyWithAPI(_ headers: WebhookHeaders, body: [UInt8]) async throws(WebhookError) {
+        guard let algorithm = headers.algorithm, !algorithm.isEmpty, let certificateURL = headers.certificateURL,
+            !certificateURL.isEmpty
+        else {
+            throw WebhookError(.missingSignature, "PAYPAL-AUTH-ALGO and PAYPAL-CERT-URL are required")
+        }
+        // PayPal wants the event as a JSON object; the body is sent as received, so only a
+        // body that is one may go.
+        guard (try? JSONSerialization.jsonObject(with: Data(body))) is [String: Any] else {
+            throw WebhookError(.malformedPayload, "the event is not a JSON object")
+        }
+        let request = RequestBody.object([
+            ("auth_algo", .string(algorithm)), ("cert_url", .string(certificateURL)),
+            ("transmission_id", .string(headers.transmissionID)), ("transmission_sig", .string(headers.signature)),
+            ("transmission_time", .string(headers.time)), ("webhook_id", .string(headers.webhookID)),
+            ("webhook_event", .json(body)),
+        ])
+        switch await send(.POST, "/v1/notifications/verify-webhook-signature", body: request) {
+        case .success(let response):
+            guard let answer = Wire.decode(Wire.VerificationAnswer.self, from: response.body) else {
+                throw WebhookError(.verificationUnavailable, "PayPal's verify-webhook-signature answer does not parse")
+            }
+            guard answer.verificationStatus == "SUCCESS" else {
+                throw WebhookError(
+                    .signatureMismatch, "PayPal's verify-webhook-signature answered \(answer.verificationStatus ?? "nothing")")
+            }
+        case .failure(.declined(let decline)):
+            throw WebhookError(.signatureMismatch, "PayPal's verify-webhook-signature refused the request: \(decline.message)")
+        case .failure(.notProcessed(let failure)), .failure(.unknown(let failure)):
+            throw WebhookError(.verificationUnavailable, "PayPal's verify-webhook-signature is unavailable: \(failure.message)")
+        }
     }
 
     /// RFC 3339 with or without fractional seconds. The value-type format styles parse

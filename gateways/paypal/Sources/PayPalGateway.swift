@@ -18,11 +18,11 @@ public struct PayPalGateway: PaymentGateway {
         public var baseURL: String
         public var clientID: String
         public var clientSecret: String
-        /// The key of the HMAC webhook transmission signature; without it every webhook is
-        /// rejected.
-        public var webhookSecret: String?
-        /// The webhook registration's id, part of what the signature covers.
+        /// The webhook registration's id, part of what the signature covers; without it every
+        /// webhook is rejected.
         public var webhookID: String?
+        /// How transmission signatures are checked.
+        public var webhookVerification: WebhookVerification
         /// How far a webhook's transmission time may be from its arrival, either way.
         public var webhookTolerance: Duration
         public var connectTimeout: Duration
@@ -31,8 +31,8 @@ public struct PayPalGateway: PaymentGateway {
         public var currencies: Set<Currency>?
 
         public init(
-            baseURL: String, clientID: String, clientSecret: String, webhookSecret: String? = nil,
-            webhookID: String? = nil, webhookTolerance: Duration = .seconds(300), connectTimeout: Duration = .seconds(5),
+            baseURL: String, clientID: String, clientSecret: String, webhookID: String? = nil,
+            webhookVerification: WebhookVerification = .api, webhookTolerance: Duration = .seconds(300), connectTimeout: Duration = .seconds(5),
             requestTimeout: Duration = .seconds(30), currencies: Set<Currency>? = nil
         ) {
             var base = baseURL
@@ -40,8 +40,8 @@ public struct PayPalGateway: PaymentGateway {
             self.baseURL = base
             self.clientID = clientID
             self.clientSecret = clientSecret
-            self.webhookSecret = webhookSecret
             self.webhookID = webhookID
+            self.webhookVerification = webhookVerification
             self.webhookTolerance = webhookTolerance
             self.connectTimeout = connectTimeout
             self.requestTimeout = requestTimeout
@@ -50,8 +50,33 @@ public struct PayPalGateway: PaymentGateway {
 
         /// Never shows a secret.
         public var description: String {
-            "PayPalGateway.Configuration(baseURL: \(baseURL), clientID: \(clientID), webhookID: \(webhookID ?? "-"))"
+            "PayPalGateway.Configuration(baseURL: \(baseURL), clientID: \(clientID), webhookID: \(webhookID ?? "-"), webhookVerification: \(webhookVerification))"
         }
+
+        /// Where a webhook's SHA256withRSA transmission signature is checked.
+        public enum WebhookVerification: Sendable, CustomStringConvertible {
+            /// Here, with OpenSSL: the certificate at `PAYPAL-CERT-URL` is fetched only if
+            /// `policy` allows the URL, must chain to `trust`, and is cached. No call to
+            /// PayPal per webhook.
+            case certificate(policy: CertificateURLPolicy, trust: X509TrustStore)
+            /// By PayPal, through `POST /v1/notifications/verify-webhook-signature`: one API
+            /// call per webhook, and no trust store to keep.
+            case api
+
+            public var description: String {
+                switch self {
+                case .certificate(let policy, let trust):
+                    "certificate(hosts: \(policy.allowedHosts.sorted().joined(separator: ",")), anchors: \(trust.anchorCount))"
+                case .api: "api"
+                }
+            }
+        }
+    }
+
+    /// The checker behind ``Configuration/WebhookVerification``.
+    enum WebhookVerifier: Sendable {
+        case certificate(PayPalCertificateVerifier)
+        case api
     }
 
     public let name: String
@@ -62,19 +87,30 @@ public struct PayPalGateway: PaymentGateway {
     let tokens: AccessTokens
     let logger: Logger
     let now: @Sendable () -> Date
+    let webhookVerifier: WebhookVerifier
 
     /// - Parameters:
     ///   - http: the client to talk through (shared; connections are reused).
     ///   - now: the clock for token expiry and webhook tolerance (injectable for tests).
+    ///   - certificateSource: where signing certificates are fetched from; `nil` fetches
+    ///     them over `http` (tests inject one that counts or fails).
     public init(
         name: String, configuration: Configuration, http: HTTPClient, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, certificateSource: (any PayPalCertificateSource)? = nil
     ) {
         self.name = name
         self.configuration = configuration
         self.http = http
         self.logger = logger
         self.now = now
+        switch configuration.webhookVerification {
+        case .certificate(let policy, let trust):
+            self.webhookVerifier = .certificate(
+                PayPalCertificateVerifier(
+                    policy: policy, trust: trust, source: certificateSource ?? HTTPCertificateSource(http: http)))
+        case .api:
+            self.webhookVerifier = .api
+        }
         self.capabilities = GatewayCapabilities(
             partialCapture: true, multipleCaptures: true, partialRefund: true, multipleRefunds: true, void: true,
             threeDSecure: true, disputes: true, currencies: configuration.currencies)

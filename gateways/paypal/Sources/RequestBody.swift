@@ -8,6 +8,9 @@ indirect enum RequestBody: Sendable {
     case bool(Bool)
     case object([(String, RequestBody)])
     case array([RequestBody])
+    /// A JSON document the caller has already checked parses (a webhook event passed on
+    /// to PayPal as received), written as is.
+    case json([UInt8])
     /// ASCII digits from the vault, written as a JSON string. The caller checks they are digits.
     case secretDigits(SecureBytes)
 
@@ -24,6 +27,8 @@ indirect enum RequestBody: Sendable {
             Self.writeString(text, into: &out)
         case .bool(let value):
             out.append(contentsOf: (value ? "true" : "false").utf8)
+        case .json(let document):
+            out.append(contentsOf: document)
         case .object(let members):
             out.append(UInt8(ascii: "{"))
             for (index, (key, value)) in members.enumerated() {

@@ -124,6 +124,11 @@ enum Wire {
         var resource: Resource?
     }
 
+    /// `verify-webhook-signature`'s answer: `SUCCESS` or `FAILURE`.
+    struct VerificationAnswer: Decodable, Sendable {
+        var verificationStatus: String?
+    }
+
     struct EventHeader: Decodable, Sendable {
         var id: String?
         var eventType: String?

@@ -28,9 +28,9 @@ struct Harness {
 
     static let visa = "4242424242424242"
 
+    /// - Parameter options: plugin options over the defaults; an empty value removes one.
     static func start(
-        tokenLifetime: Int = 32_400, requestTimeoutMilliseconds: Int = 10_000, options: [String: String] = [:],
-        webhookSecret: Bool = true
+        tokenLifetime: Int = 32_400, requestTimeoutMilliseconds: Int = 10_000, options: [String: String] = [:]
     ) async throws -> Harness {
         let receiver = try await WebhookReceiver.start()
         var logger = Logger(label: "paypal-gateway-tests")
@@ -38,7 +38,7 @@ struct Harness {
         let sandbox = try await PayPalSandbox.start(
             .init(
                 clientID: "client-id", clientSecret: "client-secret", webhookEndpoints: [receiver.url],
-                webhookID: "WH-TEST", webhookSecret: "webhook-secret",
+                webhookID: "WH-TEST",
                 webhookRetry: .init(maxAttempts: 3, initialDelay: .milliseconds(20), maxDelay: .milliseconds(100)),
                 behaviorDelay: .milliseconds(50), tokenLifetime: tokenLifetime),
             logger: logger)
@@ -46,12 +46,18 @@ struct Harness {
         // connection that died, which would hide a dropped response.
         let http = try HTTPClient(configuration: .init(timeout: .seconds(10)))
         let clock = TestClock()
-        var settingsOptions = ["webhook_id": "WH-TEST"]
+        // The plugin checks the sandbox's signatures as PayPal's: by certificate, trusting
+        // only the sandbox's root and fetching only from the sandbox.
+        var settingsOptions = [
+            "webhook_id": "WH-TEST", "webhook_ca_pem": sandbox.signing.rootPEM,
+            "webhook_cert_hosts": "127.0.0.1:\(sandbox.port)", "webhook_cert_allow_http": "true",
+        ]
         settingsOptions.merge(options) { $1 }
+        settingsOptions = settingsOptions.filter { !$0.value.isEmpty }
         let settings = GatewaySettings(
             name: "paypal-test", plugin: PayPalPlugin.name, baseURL: sandbox.baseURL,
             credentials: ["client_id": .inline("client-id"), "client_secret": .inline("client-secret")],
-            webhookSecret: webhookSecret ? .inline("webhook-secret") : nil, options: settingsOptions,
+            options: settingsOptions,
             connectTimeoutMilliseconds: 2_000, requestTimeoutMilliseconds: requestTimeoutMilliseconds)
         let context = GatewayContext(
             http: http, logger: logger, allowInlineSecrets: true, environment: [:], now: { clock.now })

@@ -135,27 +135,48 @@ struct PayPalWebhookTests {
         #expect(unknown.decline?.code == .invalidRequest)
     }
 
+    static func reason(_ request: WebhookRequest, _ gateway: PayPalGateway) async -> WebhookError.Reason? {
+        do {
+            _ = try await gateway.parseWebhook(request)
+            return nil
+        } catch {
+            return error.reason
+        }
+    }
+
+    /// A gateway on the harness's sandbox with its own verification and certificate source.
+    static func gateway(
+        _ harness: Harness, webhookID: String? = "WH-TEST",
+        verification: PayPalGateway.Configuration.WebhookVerification,
+        source: (any PayPalCertificateSource)? = nil
+    ) -> PayPalGateway {
+        PayPalGateway(
+            name: "paypal-variant",
+            configuration: .init(
+                baseURL: harness.sandbox.baseURL, clientID: "client-id", clientSecret: "client-secret", webhookID: webhookID,
+                webhookVerification: verification),
+            http: harness.http, logger: Logger(label: "test"), certificateSource: source)
+    }
+
+    static func sandboxPolicy(_ harness: Harness, hosts: Set<String>? = nil, http: Bool = true) -> CertificateURLPolicy {
+        CertificateURLPolicy(allowedHosts: hosts ?? ["127.0.0.1:\(harness.sandbox.port)"], allowsPlainHTTP: http)
+    }
+
     @Test func verificationFailsClosed() async throws {
         let harness = try await Harness.start()
         defer { Task { await harness.stop() } }
         let auth = try await harness.authorized()
         let valid = try await harness.webhook("PAYMENT.AUTHORIZATION.CREATED", about: auth.gatewayAuthorizationReference ?? "")
+        #expect(valid.header("PAYPAL-AUTH-ALGO") == "SHA256withRSA")
         await #expect(throws: Never.self) { try await harness.gateway.parseWebhook(valid) }
+        func reason(_ request: WebhookRequest) async -> WebhookError.Reason? { await Self.reason(request, harness.gateway) }
 
-        func reason(_ request: WebhookRequest, gateway: PayPalGateway? = nil) async -> WebhookError.Reason? {
-            do {
-                _ = try await (gateway ?? harness.gateway).parseWebhook(request)
-                return nil
-            } catch {
-                return error.reason
-            }
-        }
         var tampered = valid
         tampered.body = Array(String(decoding: valid.body, as: UTF8.self).replacingOccurrences(of: "10.00", with: "1.00").utf8)
         #expect(await reason(tampered) == .signatureMismatch)
 
         var badSignature = valid
-        badSignature.headers["paypal-transmission-sig"] = Data(repeating: 7, count: 32).base64EncodedString()
+        badSignature.headers["paypal-transmission-sig"] = Data(repeating: 7, count: 256).base64EncodedString()
         #expect(await reason(badSignature) == .signatureMismatch)
 
         // Relative to the transmission time, not to when this test happened to receive the
@@ -168,47 +189,176 @@ struct PayPalWebhookTests {
         early.receivedAt = sent.addingTimeInterval(-301)
         #expect(await reason(early) == .timestampOutsideTolerance)
 
+        // The sandbox's old shared-secret scheme is not a way around the certificate.
         var algorithm = valid
-        algorithm.headers["paypal-auth-algo"] = "SHA256withRSA"
+        algorithm.headers["paypal-auth-algo"] = "HMACSHA256"
         #expect(await reason(algorithm) == .malformedSignature)
 
         var unsigned = valid
         unsigned.headers["paypal-transmission-sig"] = nil
         #expect(await reason(unsigned) == .missingSignature)
+        var noCertificate = valid
+        noCertificate.headers["paypal-cert-url"] = nil
+        #expect(await reason(noCertificate) == .missingSignature)
 
-        let noSecret = PayPalGateway(
-            name: "paypal-nosecret",
-            configuration: .init(baseURL: harness.sandbox.baseURL, clientID: "client-id", clientSecret: "client-secret", webhookID: "WH-TEST"),
-            http: harness.http, logger: Logger(label: "test"))
-        #expect(await reason(valid, gateway: noSecret) == .noSecretConfigured)
+        let noWebhookID = Self.gateway(harness, webhookID: nil, verification: .api)
+        #expect(await Self.reason(valid, noWebhookID) == .noSecretConfigured)
+        let otherWebhook = Self.gateway(
+            harness, webhookID: "WH-OTHER",
+            verification: .certificate(
+                policy: Self.sandboxPolicy(harness), trust: try X509TrustStore(pem: harness.sandbox.signing.rootPEM)))
+        #expect(await Self.reason(valid, otherWebhook) == .signatureMismatch)
+    }
 
-        let otherSecret = PayPalGateway(
-            name: "paypal-other",
+    @Test("A certificate URL off the allow-list, or over http when only https is allowed, is never fetched")
+    func certificateURLPolicyIsCheckedBeforeAnyFetch() async throws {
+        let harness = try await Harness.start()
+        defer { Task { await harness.stop() } }
+        let auth = try await harness.authorized()
+        let valid = try await harness.webhook("PAYMENT.AUTHORIZATION.CREATED", about: auth.gatewayAuthorizationReference ?? "")
+        let trust = try X509TrustStore(pem: harness.sandbox.signing.rootPEM)
+        let counting = CountingSource(HTTPCertificateSource(http: harness.http))
+
+        // An attacker's server on loopback: the genuine chain would even verify there.
+        let attacker = Self.gateway(
+            harness, verification: .certificate(policy: Self.sandboxPolicy(harness), trust: trust), source: counting)
+        var elsewhere = valid
+        elsewhere.headers["paypal-cert-url"] = valid.header("PAYPAL-CERT-URL")?
+            .replacingOccurrences(of: "127.0.0.1:\(harness.sandbox.port)", with: "127.0.0.1:1")
+        #expect(await Self.reason(elsewhere, attacker) == .malformedSignature)
+        var otherPath = valid
+        otherPath.headers["paypal-cert-url"] = "http://127.0.0.1:\(harness.sandbox.port)/_sandbox/ca.pem"
+        #expect(await Self.reason(otherPath, attacker) == .malformedSignature)
+
+        let httpsOnly = Self.gateway(
+            harness, verification: .certificate(policy: Self.sandboxPolicy(harness, http: false), trust: trust),
+            source: counting)
+        #expect(await Self.reason(valid, httpsOnly) == .malformedSignature)
+        #expect(await counting.urls.isEmpty)
+    }
+
+    @Test("The certificate must chain to the configured CA, and is fetched once for many webhooks")
+    func chainIsCheckedAndCached() async throws {
+        let harness = try await Harness.start()
+        defer { Task { await harness.stop() } }
+        let first = try await harness.authorized()
+        let second = try await harness.authorized()
+        let one = try await harness.webhook("PAYMENT.AUTHORIZATION.CREATED", about: first.gatewayAuthorizationReference ?? "")
+        let two = try await harness.webhook("PAYMENT.AUTHORIZATION.CREATED", about: second.gatewayAuthorizationReference ?? "")
+
+        let counting = CountingSource(HTTPCertificateSource(http: harness.http))
+        let trusting = Self.gateway(
+            harness,
+            verification: .certificate(
+                policy: Self.sandboxPolicy(harness), trust: try X509TrustStore(pem: harness.sandbox.signing.rootPEM)),
+            source: counting)
+        for request in [one, two, one] { _ = try await trusting.parseWebhook(request) }
+        #expect(await counting.urls == [one.header("PAYPAL-CERT-URL") ?? "-"])
+
+        // Another CA (another PayPal-like installation, or an attacker's own root).
+        let stranger = try PayPalSigningAuthority.generate()
+        let distrusting = Self.gateway(
+            harness, verification: .certificate(policy: Self.sandboxPolicy(harness), trust: try X509TrustStore(pem: stranger.rootPEM)))
+        #expect(await Self.reason(one, distrusting) == .signatureMismatch)
+        // The system bundle, as with real PayPal, does not trust the sandbox either.
+        let system = Self.gateway(
+            harness,
+            verification: .certificate(
+                policy: Self.sandboxPolicy(harness), trust: try X509TrustStore(bundleFile: X509TrustStore.systemBundlePath)))
+        #expect(await Self.reason(one, system) == .signatureMismatch)
+    }
+
+    @Test("An expired signing certificate is refused")
+    func expiredCertificate() async throws {
+        // A hierarchy whose certificates ended an hour ago, in a sandbox of its own.
+        let expired = try PayPalSigningAuthority.generate(now: Date().addingTimeInterval(-7200), lifetime: 3600)
+        let receiver = try await WebhookReceiver.start()
+        defer { Task { await receiver.stop() } }
+        let sandbox = try await PayPalSandbox.start(
+            .init(clientID: "c", clientSecret: "s", webhookEndpoints: [receiver.url], webhookID: "WH-EXP", signing: expired),
+            logger: Logger(label: "test"))
+        defer { Task { await sandbox.stop() } }
+        let http = try HTTPClient()
+        defer { Task { await http.shutdown() } }
+        let gateway = PayPalGateway(
+            name: "paypal-expired",
             configuration: .init(
-                baseURL: harness.sandbox.baseURL, clientID: "client-id", clientSecret: "client-secret",
-                webhookSecret: "another-secret", webhookID: "WH-TEST"),
-            http: harness.http, logger: Logger(label: "test"))
-        #expect(await reason(valid, gateway: otherSecret) == .signatureMismatch)
+                baseURL: sandbox.baseURL, clientID: "c", clientSecret: "s", webhookID: "WH-EXP",
+                webhookVerification: .certificate(
+                    policy: CertificateURLPolicy(allowedHosts: [sandbox.authority], allowsPlainHTTP: true),
+                    trust: try X509TrustStore(pem: expired.rootPEM))),
+            http: http, logger: Logger(label: "test"))
+        let auth = await gateway.authorize(Harness.authorizeRequest())
+        guard case .succeeded(let result) = auth else { Issue.record("authorize: \(auth)"); return }
+        let received = try await receiver.wait { $0.json?["event_type"] as? String == "PAYMENT.AUTHORIZATION.CREATED" }
+        _ = result
+        let request = WebhookRequest(headers: received.headers, body: received.body, receivedAt: Date())
+        #expect(await Self.reason(request, gateway) == .signatureMismatch)
+    }
+
+    @Test("With webhook_verification api, PayPal's verify-webhook-signature decides, and its outage is not a rejection")
+    func verificationThroughTheAPI() async throws {
+        let harness = try await Harness.start(options: [
+            "webhook_verification": "api", "webhook_ca_pem": "", "webhook_cert_hosts": "", "webhook_cert_allow_http": "",
+        ])
+        defer { Task { await harness.stop() } }
+        let auth = try await harness.authorized()
+        let valid = try await harness.webhook("PAYMENT.AUTHORIZATION.CREATED", about: auth.gatewayAuthorizationReference ?? "")
+        let event = try await harness.gateway.parseWebhook(valid)
+        #expect(event.deliveryID == valid.header("PAYPAL-TRANSMISSION-ID"))
+
+        var tampered = valid
+        tampered.body = Array(String(decoding: valid.body, as: UTF8.self).replacingOccurrences(of: "10.00", with: "1.00").utf8)
+        #expect(await Self.reason(tampered, harness.gateway) == .signatureMismatch)
+        var notJSON = valid
+        notJSON.body = Array("[1, 2]".utf8)
+        #expect(await Self.reason(notJSON, harness.gateway) == .malformedPayload)
+
+        try await harness.fault(#"{"kind": "error", "status": 503, "path": "/v1/notifications/verify-webhook-signature", "count": 1}"#)
+        #expect(await Self.reason(valid, harness.gateway) == .verificationUnavailable)
+        await #expect(throws: Never.self) { try await harness.gateway.parseWebhook(valid) }
+    }
+
+    @Test("A certificate endpoint that fails is verificationUnavailable; one that answers 404 is a rejection")
+    func certificateEndpointFailures() async throws {
+        let harness = try await Harness.start()
+        defer { Task { await harness.stop() } }
+        let auth = try await harness.authorized()
+        let valid = try await harness.webhook("PAYMENT.AUTHORIZATION.CREATED", about: auth.gatewayAuthorizationReference ?? "")
+        let url = try #require(valid.header("PAYPAL-CERT-URL"))
+        let path = String(url.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" })
+        try await harness.fault(#"{"kind": "error", "status": 503, "path": "\#(path)", "count": 1}"#)
+        #expect(await Self.reason(valid, harness.gateway) == .verificationUnavailable)
+        // Nothing was cached from the failure: the next delivery fetches and verifies.
+        await #expect(throws: Never.self) { try await harness.gateway.parseWebhook(valid) }
+
+        var unknownCertificate = valid
+        unknownCertificate.headers["paypal-cert-url"] = url.replacingOccurrences(
+            of: harness.sandbox.signing.certificateName, with: "CERT-unknown")
+        #expect(await Self.reason(unknownCertificate, harness.gateway) == .signatureMismatch)
     }
 
     @Test func unknownEventTypesAreIgnored() async throws {
         let body = Array(#"{"id": "WH-1", "event_type": "CHECKOUT.ORDER.APPROVED", "create_time": "2026-01-01T00:00:00Z", "resource": {}}"#.utf8)
-        let secret = "s"
+        let signing = try PayPalSigningAuthority.generate(now: Date(timeIntervalSince1970: 1_767_225_600))
         let time = "2026-01-01T00:00:00Z"
-        let message = "t-1|\(time)|WH-X|\(crc32(body))"
-        let signature = Data(HMACSHA256.authenticationCode(for: Array(message.utf8), key: Array(secret.utf8)).bytes)
-            .base64EncodedString()
+        let signature = try signing.signature(transmissionID: "t-1", time: time, webhookID: "WH-X", body: body)
+        #expect(PayPalWebhookSignature.message(transmissionID: "t-1", time: time, webhookID: "WH-X", body: body)
+            == "t-1|\(time)|WH-X|\(crc32(body))")
+        let url = "https://api.paypal.com/v1/notifications/certs/CERT-1"
         let request = WebhookRequest(
             headers: [
                 "PAYPAL-TRANSMISSION-ID": "t-1", "PAYPAL-TRANSMISSION-TIME": time, "PAYPAL-TRANSMISSION-SIG": signature,
-                "PAYPAL-AUTH-ALGO": "HMACSHA256",
+                "PAYPAL-AUTH-ALGO": "SHA256withRSA", "PAYPAL-CERT-URL": url,
             ],
             body: body, receivedAt: Date(timeIntervalSince1970: 1_767_225_600 + 5))
         let http = try HTTPClient()
         let gateway = PayPalGateway(
             name: "p",
-            configuration: .init(baseURL: "http://127.0.0.1:1", clientID: "a", clientSecret: "b", webhookSecret: secret, webhookID: "WH-X"),
-            http: http, logger: Logger(label: "test"))
+            configuration: .init(
+                baseURL: "http://127.0.0.1:1", clientID: "a", clientSecret: "b", webhookID: "WH-X",
+                webhookVerification: .certificate(policy: CertificateURLPolicy(), trust: try X509TrustStore(pem: signing.rootPEM))),
+            http: http, logger: Logger(label: "test"), certificateSource: StaticCertificateSource(pem: signing.chainPEM))
         let event = try await gateway.parseWebhook(request)
         #expect(event.kind == .ignored(type: "CHECKOUT.ORDER.APPROVED"))
         #expect(event.id == "WH-1")
@@ -229,7 +379,7 @@ struct PayPalWebhookTests {
 struct PayPalConfigurationTests {
     static func settings(
         baseURL: String = "https://api-m.sandbox.paypal.com", credentials: [String: SecretSource]? = nil,
-        webhookSecret: SecretSource? = .inline("whsec"), options: [String: String] = ["webhook_id": "WH-1"]
+        webhookSecret: SecretSource? = nil, options: [String: String] = ["webhook_id": "WH-1"]
     ) -> GatewaySettings {
         GatewaySettings(
             name: "paypal-main", plugin: "paypal", baseURL: baseURL,
@@ -267,13 +417,52 @@ struct PayPalConfigurationTests {
         #expect(try Self.field(Self.settings(credentials: ["client_secret": .inline("s")])) == "gateways[2].credentials.client_id")
         #expect(try Self.field(Self.settings(), environment: [:]) == "gateways[2].credentials.client_secret")
         #expect(try Self.field(Self.settings(baseURL: "ftp://x")) == "gateways[2].base_url")
-        #expect(try Self.field(Self.settings(options: [:])) == "gateways[2].options.webhook_id")
         #expect(
             try Self.field(Self.settings(options: ["webhook_id": "WH", "webhook_tolerance_seconds": "soon"]))
                 == "gateways[2].options.webhook_tolerance_seconds")
         #expect(
             try Self.field(Self.settings(options: ["webhook_id": "WH", "currencies": "USD,XXQ"])) == "gateways[2].options.currencies")
-        #expect(try Self.field(Self.settings(webhookSecret: .environment("NOPE"))) == "gateways[2].webhook_secret")
-        #expect(try Self.field(Self.settings(webhookSecret: nil, options: [:])) == nil)
+        // PayPal has no webhook secret: one configured is a mistake to point out, not to ignore.
+        #expect(try Self.field(Self.settings(webhookSecret: .inline("whsec"))) == "gateways[2].webhook_secret")
+        #expect(try Self.field(Self.settings(options: [:])) == nil)
+    }
+
+    @Test func webhookVerificationOptions() throws {
+        func field(_ options: [String: String]) throws -> String? {
+            try Self.field(Self.settings(options: options.merging(["webhook_id": "WH-1"]) { a, _ in a }))
+        }
+        // The default: by certificate against the system bundle, from PayPal's hosts.
+        #expect(try field([:]) == nil)
+        #expect(try field(["webhook_verification": "api"]) == nil)
+        #expect(try field(["webhook_verification": "hmac"]) == "gateways[2].options.webhook_verification")
+        #expect(try field(["webhook_verification": "api", "webhook_cert_hosts": "x"]) == "gateways[2].options.webhook_cert_hosts")
+        #expect(try field(["webhook_ca_bundle": "/nonexistent/ca.pem"]) == "gateways[2].options.webhook_ca_bundle")
+        #expect(try field(["webhook_ca_pem": "not a certificate"]) == "gateways[2].options.webhook_ca_pem")
+        let root = try PayPalSigningAuthority.generate().rootPEM
+        #expect(try field(["webhook_ca_pem": root]) == nil)
+        #expect(
+            try field(["webhook_ca_pem": root, "webhook_ca_bundle": X509TrustStore.systemBundlePath])
+                == "gateways[2].options.webhook_ca_pem")
+        #expect(try field(["webhook_cert_hosts": " , "]) == "gateways[2].options.webhook_cert_hosts")
+        #expect(try field(["webhook_cert_allow_http": "yes"]) == "gateways[2].options.webhook_cert_allow_http")
+        #expect(try field(["webhook_cert_allow_http": "true", "webhook_cert_hosts": "127.0.0.1:8"]) == nil)
+        // Without a webhook id the gateway takes no webhooks, so their options are a mistake.
+        #expect(
+            try Self.field(Self.settings(options: ["webhook_verification": "api"])) == "gateways[2].options.webhook_verification")
+    }
+}
+
+/// Passes fetches on and records them.
+actor CountingSource: PayPalCertificateSource {
+    let inner: any PayPalCertificateSource
+    private(set) var urls: [String] = []
+
+    init(_ inner: any PayPalCertificateSource) {
+        self.inner = inner
+    }
+
+    func certificates(at url: String) async throws(WebhookError) -> String {
+        urls.append(url)
+        return try await inner.certificates(at: url)
     }
 }

@@ -12,11 +12,19 @@ extension PayPalAPI {
     ///   inquiry into a chargeback.
     /// - `GET /_sandbox/3ds/{order id}`: the 3-D Secure challenge page (the `payer-action`
     ///   link); `POST /_sandbox/3ds/{order id}/complete` or `/fail` answers it.
+    /// - `GET /_sandbox/ca.pem`: the root certificate webhook signing certificates chain to,
+    ///   for a client's trust store in sandbox mode.
     /// - `POST /_sandbox/checkout/{order id}/approve` (or GET, the `approve` link): the buyer
     ///   approves an order created without a payment source, as on PayPal's checkout page.
     func addAdminRoutes(to router: Router<SandboxContext>) {
         let admin = router.group("_sandbox")
         let gateway = self.gateway
+        admin.get("ca.pem") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/x-pem-file"
+            return Response(
+                status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: gateway.signing.rootPEM)))
+        }
         admin.post("disputes") { request, context in
             guard let buffer = try? await request.body.collect(upTo: 16 * 1024),
                 case .object(let members)? = JSONValue.parse(Array(buffer.readableBytesView)),

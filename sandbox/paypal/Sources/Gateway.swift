@@ -26,7 +26,7 @@ enum LaterWork: Sendable {
 final class PayPalGateway: Sendable {
     let environment: SandboxEnvironment
     let webhookID: String
-    let webhookSecret: String
+    let signing: PayPalSigningAuthority
     let behaviorDelay: Duration
     let authorizationHonorPeriod: TimeInterval = 29 * 24 * 60 * 60
     let state = Mutex(GatewayState())
@@ -35,10 +35,10 @@ final class PayPalGateway: Sendable {
     /// Event bodies as sent, by event id, so `verify-webhook-signature` checks the exact bytes.
     let sentEvents = Mutex<[String: [UInt8]]>([:])
 
-    init(environment: SandboxEnvironment, webhookID: String, webhookSecret: String, behaviorDelay: Duration) {
+    init(environment: SandboxEnvironment, webhookID: String, signing: PayPalSigningAuthority, behaviorDelay: Duration) {
         self.environment = environment
         self.webhookID = webhookID
-        self.webhookSecret = webhookSecret
+        self.signing = signing
         self.behaviorDelay = behaviorDelay
     }
 

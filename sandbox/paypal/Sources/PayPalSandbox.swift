@@ -16,8 +16,9 @@ public struct PayPalSandboxConfiguration: Sendable {
     public var webhookEndpoints: [String]
     /// The id of the (one) webhook registration events are sent for; generated when `nil`.
     public var webhookID: String?
-    /// The secret the HMAC transmission signature is keyed with; generated when `nil`.
-    public var webhookSecret: String?
+    /// The certificate authority webhooks are signed under; `nil` shares one generated per
+    /// process (pass one to make a sandbox whose certificates another does not trust).
+    public var signing: PayPalSigningAuthority?
     public var webhookRetry: WebhookDispatcher.RetryPolicy
     /// How long after the call that causes them delayed behaviours happen: a pending refund
     /// completing, a refund failing, a test card's dispute opening after capture.
@@ -27,7 +28,7 @@ public struct PayPalSandboxConfiguration: Sendable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, clientID: String? = nil, clientSecret: String? = nil,
-        webhookEndpoints: [String] = [], webhookID: String? = nil, webhookSecret: String? = nil,
+        webhookEndpoints: [String] = [], webhookID: String? = nil, signing: PayPalSigningAuthority? = nil,
         webhookRetry: WebhookDispatcher.RetryPolicy = .init(), behaviorDelay: Duration = .seconds(1),
         tokenLifetime: Int = 32_400
     ) {
@@ -39,7 +40,7 @@ public struct PayPalSandboxConfiguration: Sendable {
         self.clientSecret = clientSecret
         self.webhookEndpoints = webhookEndpoints
         self.webhookID = webhookID
-        self.webhookSecret = webhookSecret
+        self.signing = signing
         self.webhookRetry = webhookRetry
     }
 }
@@ -51,23 +52,26 @@ public final class PayPalSandboxServer: Sendable {
     public let clientID: String
     public let clientSecret: String
     public let webhookID: String
-    public let webhookSecret: String
+    /// Whose certificates sign the webhooks: trust ``PayPalSigningAuthority/root``.
+    public let signing: PayPalSigningAuthority
 
     init(
         server: RunningSandbox, environment: SandboxEnvironment, clientID: String, clientSecret: String,
-        webhookID: String, webhookSecret: String
+        webhookID: String, signing: PayPalSigningAuthority
     ) {
         self.server = server
         self.environment = environment
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.webhookID = webhookID
-        self.webhookSecret = webhookSecret
+        self.signing = signing
     }
 
     /// `http://host:port`: the base URL to give a PayPal client.
     public var baseURL: String { server.baseURL }
     public var port: Int { server.port }
+    /// `host:port`, the authority of the certificate URLs, for an allow-list.
+    public var authority: String { "\(server.host):\(server.port)" }
 
     public func stop() async { await server.stop() }
 }
@@ -84,11 +88,11 @@ public enum PayPalSandbox {
         let clientID = try configuration.clientID ?? generated("sandbox-client-", 12)
         let clientSecret = try configuration.clientSecret ?? generated("", 24)
         let webhookID = try configuration.webhookID ?? generated("WH-", 10).uppercased()
-        let webhookSecret = try configuration.webhookSecret ?? generated("", 24)
+        let signing = try configuration.signing ?? PayPalSigningAuthority.processWide ?? PayPalSigningAuthority.generate()
         let environment = try SandboxEnvironment(
             webhookEndpoints: configuration.webhookEndpoints, webhookRetry: configuration.webhookRetry, logger: logger)
         let gateway = PayPalGateway(
-            environment: environment, webhookID: webhookID, webhookSecret: webhookSecret,
+            environment: environment, webhookID: webhookID, signing: signing,
             behaviorDelay: configuration.behaviorDelay)
         let api = PayPalAPI(
             gateway: gateway, clientID: clientID, clientSecret: clientSecret, tokenLifetime: configuration.tokenLifetime)
@@ -107,6 +111,6 @@ public enum PayPalSandbox {
         gateway.base.withLock { $0 = server.baseURL }
         return PayPalSandboxServer(
             server: server, environment: environment, clientID: clientID, clientSecret: clientSecret,
-            webhookID: webhookID, webhookSecret: webhookSecret)
+            webhookID: webhookID, signing: signing)
     }
 }

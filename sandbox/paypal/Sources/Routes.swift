@@ -42,6 +42,16 @@ final class PayPalAPI: Sendable {
 
     func addRoutes(to router: Router<SandboxContext>) {
         router.post("v1/oauth2/token") { request, context in await self.issueToken(request, context) }
+        // Public, as PayPal's are: a receiver fetches the signing certificate before it
+        // holds any credential.
+        router.get("v1/notifications/certs/:name") { _, context in
+            let signing = self.gateway.signing
+            guard context.parameters.get("name") == signing.certificateName else { throw HTTPError(.notFound) }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/x-pem-file"
+            return Response(
+                status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: signing.chainPEM)))
+        }
         router.post("v1/notifications/verify-webhook-signature") { request, context in
             await self.handle(request, context, id: "") { call throws(PayPalError) in try self.verifyWebhook(call) }
         }
@@ -314,7 +324,7 @@ final class PayPalAPI: Sendable {
                 "webhook_event",
             ])
         let algorithm = try body.string("auth_algo", required: true) ?? ""
-        _ = try body.string("cert_url", required: true, maxLength: 2048)
+        let certURL = try body.string("cert_url", required: true, maxLength: 2048) ?? ""
         let transmissionID = try body.string("transmission_id", required: true) ?? ""
         let signature = try body.string("transmission_sig", required: true, maxLength: 1024) ?? ""
         let time = try body.string("transmission_time", required: true) ?? ""
@@ -323,12 +333,16 @@ final class PayPalAPI: Sendable {
         var eventID = ""
         if case .string(let id)? = event?.members["id"] { eventID = id }
         let sent = gateway.sentEvents.withLock { $0[eventID] }
+        let certificateURL = "\(gateway.base.withLock { $0 })/v1/notifications/certs/\(gateway.signing.certificateName)"
         let verified =
-            algorithm == "HMACSHA256" && webhookID == gateway.webhookID
-            && sent.map {
-                PayPalWebhookSignature.isValid(
-                    signature: signature, transmissionID: transmissionID, time: time, webhookID: webhookID, body: $0,
-                    secret: gateway.webhookSecret)
+            algorithm == PayPalWebhookSignature.algorithm && webhookID == gateway.webhookID && certURL == certificateURL
+            && sent.map { bytes in
+                // PayPal checks the event it is given: one changed after signing fails, so the
+                // sandbox compares it with what it sent before checking the signature over
+                // the exact bytes (the CRC32 covers those, not a re-serialization).
+                event.map { .object($0.members) } == JSONValue.parse(bytes)
+                    && gateway.signing.isValid(
+                        signature: signature, transmissionID: transmissionID, time: time, webhookID: webhookID, body: bytes)
             } ?? false
         return Reply(
             status: 200, full: .object([("verification_status", .string(verified ? "SUCCESS" : "FAILURE"))]),

@@ -22,7 +22,7 @@ struct PayPalHarness {
         let sandbox = try await PayPalSandbox.start(
             .init(
                 clientID: "client-id", clientSecret: "client-secret", webhookEndpoints: [receiver.url],
-                webhookID: "WH-TEST", webhookSecret: "webhook-secret",
+                webhookID: "WH-TEST",
                 webhookRetry: .init(maxAttempts: 4, initialDelay: .milliseconds(20), maxDelay: .milliseconds(100)),
                 behaviorDelay: .milliseconds(50), tokenLifetime: tokenLifetime),
             logger: logger)

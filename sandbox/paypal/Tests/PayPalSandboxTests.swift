@@ -14,23 +14,27 @@ struct SignatureTests {
         #expect(CRC32.checksum([0x00]) == 0xD202_EF8D)
     }
 
-    @Test func signatureCoversIDTimeWebhookAndBodyChecksum() {
+    @Test("The signature is SHA256withRSA over id|time|webhook id|crc32, under a certificate chained to the root")
+    func signatureCoversIDTimeWebhookAndBodyChecksum() throws {
+        let authority = try PayPalSigningAuthority.generate()
         let body = Array("{\"id\":\"WH-1\"}".utf8)
         let message = PayPalWebhookSignature.message(transmissionID: "t-1", time: "2026-01-01T00:00:00Z", webhookID: "WH-X", body: body)
         #expect(message == "t-1|2026-01-01T00:00:00Z|WH-X|\(CRC32.checksum(body))")
-        let expected = Data(HMACSHA256.authenticationCode(for: Array(message.utf8), key: Array("s3cret".utf8)).bytes)
-            .base64EncodedString()
-        let signature = PayPalWebhookSignature.signature(
-            transmissionID: "t-1", time: "2026-01-01T00:00:00Z", webhookID: "WH-X", body: body, secret: "s3cret")
-        #expect(signature == expected)
+        let signature = try authority.signature(transmissionID: "t-1", time: "2026-01-01T00:00:00Z", webhookID: "WH-X", body: body)
+        let key = try authority.signingCertificate.publicKey
+        #expect(key.isValidSignature(try #require(Data(base64Encoded: signature)), for: Array(message.utf8)))
         #expect(
-            PayPalWebhookSignature.isValid(
-                signature: signature, transmissionID: "t-1", time: "2026-01-01T00:00:00Z", webhookID: "WH-X", body: body,
-                secret: "s3cret"))
-        #expect(
-            !PayPalWebhookSignature.isValid(
-                signature: signature, transmissionID: "t-1", time: "2026-01-01T00:00:00Z", webhookID: "WH-X",
-                body: body + [0x20], secret: "s3cret"))
+            !authority.isValid(
+                signature: signature, transmissionID: "t-1", time: "2026-01-01T00:00:00Z", webhookID: "WH-X", body: body + [0x20]))
+
+        // What the certificate URL serves: the signing certificate, then the intermediate.
+        let chain = try X509Certificate.chain(pem: authority.chainPEM)
+        #expect(chain.count == 2)
+        #expect(!chain[0].isCA && chain[1].isCA)
+        try X509TrustStore(pem: authority.rootPEM).verify(chain[0], intermediates: [chain[1]], at: Date())
+        #expect(throws: X509VerificationError.self) {
+            try X509TrustStore(pem: PayPalSigningAuthority.generate().rootPEM).verify(chain[0], intermediates: [chain[1]], at: Date())
+        }
     }
 }
 
@@ -277,23 +281,47 @@ struct PayPalSandboxTests {
         let order = try await harness.createOrder("CAPTURE")
         let received = try await harness.event("PAYMENT.CAPTURE.COMPLETED", resource: order.capture.id)
         let headers = received.headers
-        #expect(headers["paypal-auth-algo"] == "HMACSHA256")
+        #expect(headers["paypal-auth-algo"] == "SHA256withRSA")
         let id = try #require(headers["paypal-transmission-id"])
         let time = try #require(headers["paypal-transmission-time"])
         let signature = try #require(headers["paypal-transmission-sig"])
-        #expect(
-            PayPalWebhookSignature.isValid(
-                signature: signature, transmissionID: id, time: time, webhookID: "WH-TEST", body: received.body,
-                secret: "webhook-secret"))
+        let certificateURL = try #require(headers["paypal-cert-url"])
+        #expect(certificateURL == "\(harness.sandbox.baseURL)/v1/notifications/certs/\(harness.sandbox.signing.certificateName)")
+
+        // The certificate URL and the root are public, as PayPal's certificates are.
+        let served = try await harness.client.execute(HTTPRequest(method: .GET, url: certificateURL))
+        #expect(served.status == 200)
+        let chain = try X509Certificate.chain(pem: String(decoding: served.body, as: UTF8.self))
+        let root = try await harness.client.execute(HTTPRequest(method: .GET, url: harness.sandbox.baseURL + "/_sandbox/ca.pem"))
+        #expect(String(decoding: root.body, as: UTF8.self) == harness.sandbox.signing.rootPEM)
+        try X509TrustStore(pem: String(decoding: root.body, as: UTF8.self))
+            .verify(chain[0], intermediates: Array(chain.dropFirst()), at: Date())
+        let message = PayPalWebhookSignature.message(transmissionID: id, time: time, webhookID: "WH-TEST", body: received.body)
+        #expect(try chain[0].publicKey.isValidSignature(try #require(Data(base64Encoded: signature)), for: Array(message.utf8)))
+        let missing = try await harness.client.execute(
+            HTTPRequest(method: .GET, url: harness.sandbox.baseURL + "/v1/notifications/certs/CERT-other"))
+        #expect(missing.status == 404)
+
         let event = try #require(received.json)
         let request: [String: Any] = [
-            "auth_algo": "HMACSHA256", "cert_url": headers["paypal-cert-url"] ?? "", "transmission_id": id,
+            "auth_algo": "SHA256withRSA", "cert_url": certificateURL, "transmission_id": id,
             "transmission_sig": signature, "transmission_time": time, "webhook_id": "WH-TEST", "webhook_event": event,
         ]
         let verified = try await harness.call(.POST, "/v1/notifications/verify-webhook-signature", json: request)
         #expect(verified.json["verification_status"] as? String == "SUCCESS")
+        for (field, value) in [
+            ("transmission_time", "2020-01-01T00:00:00Z"), ("auth_algo", "HMACSHA256"),
+            ("cert_url", "https://attacker.example/v1/notifications/certs/CERT-1"), ("webhook_id", "WH-OTHER"),
+        ] {
+            var forged = request
+            forged[field] = value
+            let refused = try await harness.call(.POST, "/v1/notifications/verify-webhook-signature", json: forged)
+            #expect(refused.json["verification_status"] as? String == "FAILURE", "\(field)")
+        }
+        var altered = event
+        altered["summary"] = "Something else"
         var forged = request
-        forged["transmission_time"] = "2020-01-01T00:00:00Z"
+        forged["webhook_event"] = altered
         let refused = try await harness.call(.POST, "/v1/notifications/verify-webhook-signature", json: forged)
         #expect(refused.json["verification_status"] as? String == "FAILURE")
     }
