@@ -79,6 +79,60 @@ public struct APIError: Error, Sendable {
         }
     }
 
+    /// The payment engine's errors as the API answers them: the one mapping from its
+    /// reasons to statuses. A decline of a card is a 402; a gateway's refusal of the request
+    /// itself is a 400 or 409; each keeps the gateway's raw code and message, and the saved
+    /// payment when there is one.
+    public init(_ error: PaymentError) {
+        let payment = error.payment.map { (key: "payment", value: PaymentView.object($0)) }
+        let gatewayName = error.gateway.map { ["name": $0] }
+        switch error.reason {
+        case .notFound(let resource, let id):
+            self = .notFound(resource.rawValue, id: id)
+        case .invalidParameter(let param, let code):
+            self = APIError(.badRequest, .invalidRequest, code: code, error.message, param: param)
+        case .refused(let refusal):
+            self = .checkout(refusal)
+        case .disputeConflict(let code):
+            self = APIError(.conflict, .conflict, code: code, error.message)
+        case .declined(let decline):
+            var raw = ["code": decline.gatewayCode, "message": decline.message]
+            raw["name"] = error.gateway
+            if let declineCode = decline.gatewayDeclineCode { raw["decline_code"] = declineCode }
+            switch decline.code {
+            case .unsupported:
+                self = APIError(
+                    .badRequest, .invalidRequest, code: "unsupported_by_gateway", error.message, gateway: raw, object: payment)
+            case .invalidRequest:
+                self = APIError(
+                    .badRequest, .invalidRequest, code: "gateway_rejected_request", error.message, gateway: raw, object: payment)
+            case .invalidState:
+                self = APIError(.conflict, .conflict, code: "gateway_state_conflict", error.message, gateway: raw, object: payment)
+            default:
+                self = APIError(
+                    HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), .card, code: "card_declined",
+                    error.message, declineCode: decline.code.rawValue, gateway: raw, object: payment)
+            }
+        case .gatewayUnavailable:
+            self = APIError(.badGateway, .gateway, code: "gateway_unavailable", error.message, gateway: gatewayName, object: payment)
+        case .outcomeUnknown:
+            self = APIError(
+                .badGateway, .gateway, code: "gateway_outcome_unknown", error.message, gateway: gatewayName, object: payment)
+        case .gatewayNotConfigured:
+            self = APIError(.serviceUnavailable, .gateway, code: "gateway_not_configured", error.message)
+        }
+    }
+
+    /// The API's answer for `error` if it is one of the API's or the engine's; `nil` for
+    /// anything else (a bug or a storage failure: a 500 that reveals nothing).
+    public init?(mapping error: any Error) {
+        switch error {
+        case let api as APIError: self = api
+        case let payment as PaymentError: self = APIError(payment)
+        default: return nil
+        }
+    }
+
     /// The JSON body, answered and stored for idempotent replays. Every text in it that
     /// came from outside (a path segment in "no payment with id …", a field name, a
     /// gateway's message) is masked here, the one place errors become bytes, so no card

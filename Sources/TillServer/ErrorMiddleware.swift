@@ -14,6 +14,8 @@ struct ErrorMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as APIError {
             response = error.response()
+        } catch let error as PaymentError {
+            response = APIError(error).response()
         } catch let error as HTTPError {
             response = Self.translate(error).response()
         } catch let error as any HTTPResponseError {

@@ -103,17 +103,18 @@ struct IdempotencyGuard: Sendable {
                     pending = claim
                     response = try await PendingIdempotencyClaim.$current.withValue(claim) { try await work() }
                 }
-            } catch let error as APIError where error.status.code < 500 {
-                // A refusal is an answer: replays get the same refusal.
-                let body = JSONValue.object(error.body).data
-                if pending?.savedAnswer != StoredAnswer(status: Int(error.status.code), body: body) {
-                    try await complete(error.status, body)
-                }
-                throw error
             } catch {
-                // Nothing was answered; let a retry run afresh.
-                try? await store.abandonIdempotency(merchantID: caller.merchantID, keyKind: scope, key: key)
-                throw error
+                guard let refusal = APIError(mapping: error), refusal.status.code < 500 else {
+                    // Nothing was answered; let a retry run afresh.
+                    try? await store.abandonIdempotency(merchantID: caller.merchantID, keyKind: scope, key: key)
+                    throw error
+                }
+                // A refusal is an answer: replays get the same refusal.
+                let body = JSONValue.object(refusal.body).data
+                if pending?.savedAnswer != StoredAnswer(status: Int(refusal.status.code), body: body) {
+                    try await complete(refusal.status, body)
+                }
+                throw refusal
             }
             if pending?.savedAnswer != StoredAnswer(status: Int(response.status.code), body: response.storedBody) {
                 try await complete(response.status, response.storedBody)
@@ -155,10 +156,9 @@ struct StoredAnswer: Sendable, Hashable {
         do {
             let response = try answer(loaded)
             self.init(status: Int(response.status.code), body: response.storedBody)
-        } catch let error as APIError where error.status.code < 500 {
-            self.init(status: Int(error.status.code), body: JSONValue.object(error.body).data)
         } catch {
-            return nil
+            guard let refusal = APIError(mapping: error), refusal.status.code < 500 else { return nil }
+            self.init(status: Int(refusal.status.code), body: JSONValue.object(refusal.body).data)
         }
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import HTTPTypes
 import TillCore
 import TillGateway
 import TillStore
@@ -84,10 +83,10 @@ extension PaymentEngine {
         guard disputeID.hasPrefix("dp_"), let record = try await store.payment(childKey: disputeID),
             record.merchantId == caller.merchantID
         else {
-            throw APIError.notFound("dispute", id: disputeID)
+            throw PaymentError.notFound(.dispute, id: disputeID)
         }
         let loaded = try Self.decode(record)
-        guard let dispute = loaded.payment.dispute(id: disputeID) else { throw APIError.notFound("dispute", id: disputeID) }
+        guard let dispute = loaded.payment.dispute(id: disputeID) else { throw PaymentError.notFound(.dispute, id: disputeID) }
         return (loaded, dispute)
     }
 
@@ -119,11 +118,11 @@ extension PaymentEngine {
             do {
                 change = try trial.submitDisputeEvidence(id: dispute.id, at: self.now())
             } catch let error as CheckoutError {
-                throw APIError.checkout(error)
+                throw PaymentError.refused(error)
             }
             guard change == .applied else {
-                throw APIError(
-                    .conflict, .conflict, code: "evidence_already_submitted",
+                throw PaymentError(
+                    .disputeConflict(code: "evidence_already_submitted"),
                     "evidence for dispute \(dispute.id) was already submitted; it is \(dispute.status.apiName)")
             }
             let outcome = try await self.gateway(for: loaded).checkedSubmitDisputeEvidence(
@@ -135,7 +134,7 @@ extension PaymentEngine {
             do {
                 try loaded.payment.submitDisputeEvidence(id: dispute.id, at: self.now())
             } catch let error as CheckoutError {
-                throw APIError.checkout(error)
+                throw PaymentError.refused(error)
             }
             dispute = loaded.payment.dispute(id: dispute.id) ?? dispute
             try await self.saveDispute(&loaded, before: before, after: dispute)
@@ -153,11 +152,11 @@ extension PaymentEngine {
             do {
                 change = try trial.acceptDispute(id: dispute.id, transactionID: Identifiers.make("txn"), at: self.now())
             } catch let error as CheckoutError {
-                throw APIError.checkout(error)
+                throw PaymentError.refused(error)
             }
             guard change == .applied else {
-                throw APIError(
-                    .conflict, .conflict, code: "dispute_closed", "dispute \(dispute.id) is already \(dispute.status.apiName)")
+                throw PaymentError(
+                    .disputeConflict(code: "dispute_closed"), "dispute \(dispute.id) is already \(dispute.status.apiName)")
             }
             let outcome = try await self.gateway(for: loaded).checkedAcceptDispute(
                 DisputeAcceptRequest(
@@ -167,7 +166,7 @@ extension PaymentEngine {
             do {
                 try loaded.payment.acceptDispute(id: dispute.id, transactionID: Identifiers.make("txn"), at: self.now())
             } catch let error as CheckoutError {
-                throw APIError.checkout(error)
+                throw PaymentError.refused(error)
             }
             dispute = loaded.payment.dispute(id: dispute.id) ?? dispute
             try await self.saveDispute(&loaded, before: before, after: dispute)
@@ -183,37 +182,23 @@ extension PaymentEngine {
         try await save(&loaded, events: events)
     }
 
-    private static func disputeReference(_ dispute: Dispute) throws(APIError) -> String {
+    private static func disputeReference(_ dispute: Dispute) throws(PaymentError) -> String {
         guard let reference = dispute.gatewayReference else {
-            throw APIError(
-                .conflict, .conflict, code: "dispute_not_at_gateway",
+            throw PaymentError(
+                .disputeConflict(code: "dispute_not_at_gateway"),
                 "dispute \(dispute.id) has no gateway reference, so the gateway cannot be asked about it")
         }
         return reference
     }
 
     /// A dispute call the gateway refused or whose answer was lost: nothing was recorded.
-    private static func throwIfRefused(_ outcome: GatewayOutcome<DisputeResult>, dispute: Dispute, loaded: Loaded) throws {
-        switch outcome {
-        case .succeeded:
-            return
-        case .declined(let decline):
-            var raw = ["name": loaded.record.gateway, "code": decline.gatewayCode, "message": decline.message]
-            if let code = decline.gatewayDeclineCode { raw["decline_code"] = code }
-            let conflict = decline.code == .invalidState
-            throw APIError(
-                conflict ? .conflict : .badRequest, conflict ? .conflict : .invalidRequest,
-                code: decline.code == .unsupported ? "unsupported_by_gateway" : "gateway_rejected_request",
-                decline.message, gateway: raw)
-        case .notProcessed(let failure):
-            throw APIError(
-                .badGateway, .gateway, code: "gateway_unavailable",
-                "the gateway could not be reached; nothing changed: \(failure.message)", gateway: ["name": loaded.record.gateway])
-        case .unknown(let failure):
-            throw APIError(
-                .badGateway, .gateway, code: "gateway_outcome_unknown",
-                "the gateway's answer was lost; retry with the same request, or wait for the gateway's webhook: \(failure.message)",
-                gateway: ["name": loaded.record.gateway])
+    private static func throwIfRefused(
+        _ outcome: GatewayOutcome<DisputeResult>, dispute: Dispute, loaded: Loaded
+    ) throws(PaymentError) {
+        if let error = PaymentError.refusal(
+            outcome, gateway: loaded.record.gateway, payment: nil, unknownIsError: true, subject: "nothing changed")
+        {
+            throw error
         }
     }
 }

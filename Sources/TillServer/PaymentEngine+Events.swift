@@ -50,7 +50,7 @@ extension PaymentEngine {
             } catch let error as CheckoutError {
                 try await self.contradiction(event, gateway: gateway, payment: record.id, reason: error.message)
                 return .contradiction
-            } catch let error as APIError {
+            } catch let error as PaymentError {
                 try await self.contradiction(event, gateway: gateway, payment: record.id, reason: error.message)
                 return .contradiction
             }

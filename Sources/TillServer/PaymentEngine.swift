@@ -1,5 +1,4 @@
 import Foundation
-import HTTPTypes
 import Logging
 import TillAudit
 import TillCore
@@ -44,9 +43,9 @@ public final class PaymentEngine: Sendable {
     }
 
     /// A payment as loaded: its row and its decoded state.
-    struct Loaded: Sendable {
-        var record: PaymentRecord
-        var payment: Payment
+    public struct Loaded: Sendable {
+        public var record: PaymentRecord
+        public var payment: Payment
     }
 
     // MARK: Authorize
@@ -63,17 +62,17 @@ public final class PaymentEngine: Sendable {
     /// Creates and authorizes a payment (and captures it, for automatic capture).
     func create(_ request: NewPayment, caller: Caller) async throws -> Loaded {
         guard let brand = try await cards.brand(token: request.token, merchantID: caller.merchantID) else {
-            throw APIError(.badRequest, .invalidRequest, code: "token_invalid", "no such token", param: "token")
+            throw PaymentError(.invalidParameter(param: "token", code: "token_invalid"), "no such token")
         }
         if let preferred = request.gateway, gateways[preferred] == nil {
-            throw APIError.invalid("no gateway is named \(preferred)", param: "gateway")
+            throw PaymentError(.invalidParameter(param: "gateway", code: "parameter_invalid"), "no gateway is named \(preferred)")
         }
         let routing = RoutingContext(
             amount: request.amount, cardBrand: brand, merchantID: caller.merchantID, preferredGateway: request.gateway)
         guard let first = router.candidates(for: routing).usable.first else {
-            throw APIError(
-                .badRequest, .invalidRequest, code: "no_gateway",
-                "no configured gateway can take a \(request.amount.currency.code) payment", param: "currency")
+            throw PaymentError(
+                .invalidParameter(param: "currency", code: "no_gateway"),
+                "no configured gateway can take a \(request.amount.currency.code) payment")
         }
 
         let id = Identifiers.make("pay")
@@ -83,7 +82,7 @@ public final class PaymentEngine: Sendable {
         do {
             payment = try Payment(id: id, amount: request.amount, authorizationID: authorizationID, at: date)
         } catch {
-            throw APIError.checkout(error)
+            throw PaymentError.refused(error)
         }
         let metadata = String(decoding: JSONValue.object(request.metadata.mapValues { .string($0) }).data, as: UTF8.self)
         var loaded = Loaded(
@@ -187,7 +186,7 @@ public final class PaymentEngine: Sendable {
                 transactionID: Identifiers.make("txn"), amount: amount.map { Money(minorUnits: $0, currency: loaded.payment.currency) },
                 final: final, at: date)
         } catch {
-            throw APIError.checkout(error)
+            throw PaymentError.refused(error)
         }
         try await save(&loaded, childKeys: [transaction.id], events: [])
         let gateway = try gateway(for: loaded)
@@ -210,7 +209,7 @@ public final class PaymentEngine: Sendable {
             do {
                 transaction = try loaded.payment.beginVoid(transactionID: Identifiers.make("txn"), at: now())
             } catch let error as CheckoutError {
-                throw APIError.checkout(error)
+                throw PaymentError.refused(error)
             }
             try await save(&loaded, childKeys: [transaction.id], events: [])
             let outcome = try await gateway(for: loaded).checkedVoid(
@@ -234,7 +233,7 @@ public final class PaymentEngine: Sendable {
                     transactionID: Identifiers.make("txn"),
                     amount: amount.map { Money(minorUnits: $0, currency: loaded.payment.currency) }, at: now())
             } catch let error as CheckoutError {
-                throw APIError.checkout(error)
+                throw PaymentError.refused(error)
             }
             try await save(&loaded, childKeys: [transaction.id], events: [])
             // Refund from the latest capture; gateways that refund per payment ignore it.
@@ -261,7 +260,7 @@ public final class PaymentEngine: Sendable {
 
     func load(_ paymentID: String, caller: Caller) async throws -> Loaded {
         guard let record = try await store.payment(id: paymentID, merchantID: caller.merchantID) else {
-            throw APIError.notFound("payment", id: paymentID)
+            throw PaymentError.notFound(.payment, id: paymentID)
         }
         return try Self.decode(record)
     }
@@ -272,11 +271,11 @@ public final class PaymentEngine: Sendable {
 
     // MARK: Shared steps
 
-    func gateway(for loaded: Loaded) throws(APIError) -> any PaymentGateway {
+    func gateway(for loaded: Loaded) throws(PaymentError) -> any PaymentGateway {
         guard let gateway = gateways[loaded.record.gateway] else {
-            throw APIError(
-                .serviceUnavailable, .gateway, code: "gateway_not_configured",
-                "the payment's gateway \(loaded.record.gateway) is not configured in this daemon")
+            throw PaymentError(
+                .gatewayNotConfigured, "the payment's gateway \(loaded.record.gateway) is not configured in this daemon",
+                gateway: loaded.record.gateway)
         }
         return gateway
     }
@@ -293,7 +292,7 @@ public final class PaymentEngine: Sendable {
             logger.error(
                 "gateway outcome contradicts the payment",
                 metadata: ["payment": "\(loaded.payment.id)", "transaction": "\(transactionID)", "error": "\(error.message)"])
-            throw APIError.checkout(error)
+            throw PaymentError.refused(error)
         }
     }
 
@@ -394,18 +393,13 @@ public final class PaymentEngine: Sendable {
         }
     }
 
-    /// Turns a refusal into the API error the caller gets (the payment is already saved).
-    static func throwIfRefused<T>(_ outcome: GatewayOutcome<T>, loaded: Loaded) throws {
-        switch outcome {
-        case .succeeded, .unknown:
-            return
-        case .declined(let decline):
-            throw APIError.decline(decline, gateway: loaded.record.gateway, payment: PaymentView.object(loaded))
-        case .notProcessed(let failure):
-            throw APIError(
-                .badGateway, .gateway, code: "gateway_unavailable",
-                "the gateway could not be reached; nothing was charged: \(failure.message)",
-                gateway: ["name": loaded.record.gateway], object: ("payment", PaymentView.object(loaded)))
+    /// Throws the gateway's refusal (the payment is already saved, and goes with the error).
+    /// An unknown outcome is no error here: the payment stays pending for reconciliation.
+    static func throwIfRefused<T>(_ outcome: GatewayOutcome<T>, loaded: Loaded) throws(PaymentError) {
+        if let error = PaymentError.refusal(
+            outcome, gateway: loaded.record.gateway, payment: loaded, unknownIsError: false, subject: "nothing was charged")
+        {
+            throw error
         }
     }
 }
@@ -413,30 +407,4 @@ public final class PaymentEngine: Sendable {
 extension GatewayOutcome {
     /// The success's reference, if it succeeded.
     func reference(_ pick: (Success) -> String?) -> String? { value.flatMap(pick) }
-}
-
-extension APIError {
-    /// A gateway's refusal: card declines are 402s; refusals of the request itself are 400
-    /// or 409; each keeps the gateway's raw code and message.
-    static func decline(_ decline: Decline, gateway: String, payment: JSONObject) -> APIError {
-        var raw = ["name": gateway, "code": decline.gatewayCode, "message": decline.message]
-        if let declineCode = decline.gatewayDeclineCode { raw["decline_code"] = declineCode }
-        switch decline.code {
-        case .unsupported:
-            return APIError(
-                .badRequest, .invalidRequest, code: "unsupported_by_gateway", decline.message, gateway: raw,
-                object: ("payment", payment))
-        case .invalidRequest:
-            return APIError(
-                .badRequest, .invalidRequest, code: "gateway_rejected_request", decline.message, gateway: raw,
-                object: ("payment", payment))
-        case .invalidState:
-            return APIError(
-                .conflict, .conflict, code: "gateway_state_conflict", decline.message, gateway: raw, object: ("payment", payment))
-        default:
-            return APIError(
-                HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), .card, code: "card_declined", decline.message, declineCode: decline.code.rawValue,
-                gateway: raw, object: ("payment", payment))
-        }
-    }
 }

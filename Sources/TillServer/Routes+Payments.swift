@@ -107,11 +107,10 @@ extension TillServer {
     static func answer(for loaded: PaymentEngine.Loaded, created: Bool) throws -> APIResponse {
         let status: HTTPResponse.Status = loaded.payment.status == .processing ? .accepted : (created ? .created : .ok)
         if let failure = loaded.payment.authorization.failure, created {
-            throw APIError.decline(
-                Decline(
-                    code: failure.code, gatewayCode: failure.gatewayCode ?? "declined",
-                    message: failure.gatewayMessage ?? "the payment was declined"),
-                gateway: loaded.record.gateway, payment: PaymentView.object(loaded))
+            let decline = Decline(
+                code: failure.code, gatewayCode: failure.gatewayCode ?? "declined",
+                message: failure.gatewayMessage ?? "the payment was declined")
+            throw APIError(PaymentError(.declined(decline), decline.message, gateway: loaded.record.gateway, payment: loaded))
         }
         return APIResponse(status, PaymentView.json(loaded))
     }
