@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "TillStore", targets: ["TillStore"]),
         .library(name: "TillVault", targets: ["TillVault"]),
         .library(name: "TillAudit", targets: ["TillAudit"]),
+        .library(name: "TillPayments", targets: ["TillPayments"]),
         .library(name: "StripeSandbox", targets: ["StripeSandbox"]),
         .library(name: "PayPalSandbox", targets: ["PayPalSandbox"]),
     ],
@@ -93,10 +94,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The payment engine: payments through the state machine and the gateways, by token.
+        // No HTTP serving in sight: the server, and billing, build on it.
+        .target(
+            name: "TillPayments",
+            dependencies: [
+                "TillCore", "TillCrypto", "TillGateway", "TillStore", "TillAudit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .target(
             name: "TillServer",
             dependencies: [
-                "TillCore", "TillCrypto", "TillGateway", "TillHTTP", "TillStore", "TillVault", "TillAudit",
+                "TillCore", "TillCrypto", "TillGateway", "TillHTTP", "TillStore", "TillVault", "TillAudit", "TillPayments",
                 "StripeGateway", "PayPalGateway",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -289,7 +302,7 @@ let package = Package(
             name: "TillServerTests",
             dependencies: [
                 "TillServer", "TillTesting", "TillCore", "TillCrypto", "TillHTTP", "TillStore", "TillGateway",
-                "SandboxSupport", "TillAudit", "PayPalSandbox",
+                "SandboxSupport", "TillAudit", "PayPalSandbox", "TillPayments",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

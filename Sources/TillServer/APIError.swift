@@ -1,4 +1,5 @@
 import Foundation
+import TillPayments
 import HTTPTypes
 import Hummingbird
 import TillCore

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import TillPayments
 import NIOCore
 import TillStore
 

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import TillPayments
 
 /// Answers every failure in the API's one error shape, and stamps `Request-Id` on every
 /// response. Unexpected errors become a 500 whose message reveals nothing; the log line

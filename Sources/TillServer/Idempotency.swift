@@ -1,4 +1,5 @@
 import Foundation
+import TillPayments
 import HTTPTypes
 import Hummingbird
 import Synchronization
@@ -101,7 +102,7 @@ struct IdempotencyGuard: Sendable {
                 case .withPaymentWrites(let answer):
                     let claim = PendingIdempotencyClaim(claim, answer: answer)
                     pending = claim
-                    response = try await PendingIdempotencyClaim.$current.withValue(claim) { try await work() }
+                    response = try await PaymentWrites.$companion.withValue(claim) { try await work() }
                 }
             } catch {
                 guard let refusal = APIError(mapping: error), refusal.status.code < 500 else {
@@ -169,42 +170,44 @@ struct StoredAnswer: Sendable, Hashable {
 }
 
 /// The idempotency claim of the request the current task serves, for the engine's payment
-/// writes to save (``IdempotencyGuard/ClaimTiming/withPaymentWrites(answer:)``).
-final class PendingIdempotencyClaim: Sendable {
-    @TaskLocal static var current: PendingIdempotencyClaim?
-
+/// writes to save (``IdempotencyGuard/ClaimTiming/withPaymentWrites(answer:)``), through
+/// ``PaymentWrites/companion``.
+final class PendingIdempotencyClaim: PaymentWriteCompanion {
     private let record: IdempotencyRecord
     private let answer: (@Sendable (PaymentEngine.Loaded) throws -> APIResponse)?
-    /// Whether a write saved the claim, and the answer the last one saved with it.
-    private let saved = Mutex<(claimed: Bool, answer: StoredAnswer?)>((false, nil))
+    /// Whether a write saved the claim, the answer the last one saved with it, and the
+    /// answer offered to the write in progress (writes under one request are sequential:
+    /// the engine holds the payment's lock).
+    private let state = Mutex<(claimed: Bool, answer: StoredAnswer?, offered: StoredAnswer?)>((false, nil, nil))
 
     init(_ record: IdempotencyRecord, answer: (@Sendable (PaymentEngine.Loaded) throws -> APIResponse)?) {
         self.record = record
         self.answer = answer
     }
 
-    /// What a write of `loaded` should save for the current request: the claim with the
-    /// answer as of that payment, or the bare claim unless an earlier write saved it.
-    static func forWrite(of loaded: PaymentEngine.Loaded) -> (record: IdempotencyRecord, answer: StoredAnswer?)? {
-        guard let current else { return nil }
-        if let answer = current.answer, let stored = StoredAnswer(answer, loaded) {
-            var record = current.record
+    /// The claim with the answer as of `loaded`, or the bare claim unless an earlier write
+    /// saved it.
+    func idempotencyRecord(forWriteOf loaded: PaymentEngine.Loaded) -> IdempotencyRecord? {
+        if let answer, let stored = StoredAnswer(answer, loaded) {
+            var record = self.record
             record.responseStatus = stored.status
             record.responseBody = stored.body
-            return (record, stored)
+            state.withLock { $0.offered = stored }
+            return record
         }
-        guard !current.saved.withLock({ $0.claimed }) else { return nil }
-        return (current.record, nil)
+        return state.withLock { state in
+            guard !state.claimed else { return nil }
+            state.offered = nil
+            return record
+        }
     }
 
-    /// Call after a write that carried ``forWrite(of:)``'s record committed.
-    static func markSaved(_ write: (record: IdempotencyRecord, answer: StoredAnswer?)?) {
-        guard let current, let write else { return }
-        current.saved.withLock { $0 = (true, write.answer) }
+    func saved(_ record: IdempotencyRecord) {
+        state.withLock { $0 = (true, $0.offered, nil) }
     }
 
     /// The answer the last committed write saved, if any.
-    var savedAnswer: StoredAnswer? { saved.withLock { $0.answer } }
+    var savedAnswer: StoredAnswer? { state.withLock { $0.answer } }
 }
 
 /// A JSON answer, kept as bytes so it can be stored for idempotent replays.

@@ -1,3 +1,4 @@
+import TillCore
 import TillGateway
 
 /// A gateway that counts and times every call of the one it wraps, by operation and

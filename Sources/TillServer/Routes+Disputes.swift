@@ -1,4 +1,5 @@
 import Foundation
+import TillPayments
 import Hummingbird
 import TillCore
 import TillGateway
@@ -12,7 +13,7 @@ extension TillServer {
             let caller = try context.requireSecretKey()
             let query = request.uri.queryParameters
             let limit = try Self.limit(query)
-            var all = try await self.engine.disputes(caller: caller, paymentID: try Self.eventQueryValue(query, "payment"))
+            var all = try await self.engine.disputes(merchantID: caller.merchantID, paymentID: try Self.eventQueryValue(query, "payment"))
             if let cursor = try Self.eventQueryValue(query, "starting_after") {
                 guard let index = all.firstIndex(where: { $0.1.id == cursor }) else {
                     throw APIError.invalid("starting_after names no dispute of this list", param: "starting_after")
@@ -25,7 +26,7 @@ extension TillServer {
         }
         v1.get("disputes/:id") { _, context in
             let caller = try context.requireSecretKey()
-            let (loaded, dispute) = try await self.engine.loadDispute(try context.parameters.require("id"), caller: caller)
+            let (loaded, dispute) = try await self.engine.loadDispute(try context.parameters.require("id"), merchantID: caller.merchantID)
             return Self.disputeJSON(dispute, loaded).response(status: .ok)
         }
         v1.post("disputes/:id/evidence") { request, context in
@@ -34,7 +35,7 @@ extension TillServer {
             let bytes = try await Self.body(request, context)
             return try await self.idempotency.run(request: request, body: bytes, caller: caller) {
                 let evidence = try Self.evidence(try RequestBody(bytes, allowed: Set(Self.evidenceFields)))
-                let (loaded, dispute) = try await self.engine.submitEvidence(disputeID: id, caller: caller, evidence: evidence)
+                let (loaded, dispute) = try await self.engine.submitEvidence(disputeID: id, merchantID: caller.merchantID, evidence: evidence)
                 return APIResponse(.ok, Self.disputeJSON(dispute, loaded))
             }
         }
@@ -44,7 +45,7 @@ extension TillServer {
             let bytes = try await Self.body(request, context)
             return try await self.idempotency.run(request: request, body: bytes, caller: caller) {
                 _ = try RequestBody(bytes, allowed: [])
-                let (loaded, dispute) = try await self.engine.acceptDispute(disputeID: id, caller: caller)
+                let (loaded, dispute) = try await self.engine.acceptDispute(disputeID: id, merchantID: caller.merchantID)
                 return APIResponse(.ok, Self.disputeJSON(dispute, loaded))
             }
         }

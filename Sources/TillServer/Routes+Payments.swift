@@ -1,4 +1,5 @@
 import Foundation
+import TillPayments
 import HTTPTypes
 import Hummingbird
 import TillCore
@@ -16,7 +17,7 @@ extension TillServer {
                     bytes, allowed: ["amount", "currency", "token", "capture", "gateway", "description", "metadata"])
                 let new = try Self.newPayment(body)
                 try self.amountLimits.check(new.amount)
-                let loaded = try await self.engine.create(new, caller: caller)
+                let loaded = try await self.engine.create(new, merchantID: caller.merchantID)
                 return try Self.answer(for: loaded, created: true)
             }
         }
@@ -35,7 +36,7 @@ extension TillServer {
         }
         v1.get("payments/:id") { _, context in
             let caller = try context.requireSecretKey()
-            let loaded = try await self.engine.load(try context.parameters.require("id"), caller: caller)
+            let loaded = try await self.engine.load(try context.parameters.require("id"), merchantID: caller.merchantID)
             return PaymentView.json(loaded).response(status: .ok)
         }
         v1.post("payments/:id/capture") { request, context in
@@ -46,7 +47,7 @@ extension TillServer {
                 let body = try RequestBody(bytes, allowed: ["amount", "final"])
                 let amount = try body.integer("amount")
                 if let amount, amount <= 0 { throw APIError.invalid("amount must be positive", param: "amount") }
-                let loaded = try await self.engine.capture(paymentID: id, caller: caller, amount: amount, final: try body.bool("final"))
+                let loaded = try await self.engine.capture(paymentID: id, merchantID: caller.merchantID, amount: amount, final: try body.bool("final"))
                 return try Self.answer(for: loaded, created: false)
             }
         }
@@ -56,7 +57,7 @@ extension TillServer {
             let bytes = try await Self.body(request, context)
             return try await self.idempotency.run(request: request, body: bytes, caller: caller, claim: .withPaymentWrites(answer: { try Self.answer(for: $0, created: false) })) {
                 _ = try RequestBody(bytes, allowed: [])
-                return try Self.answer(for: try await self.engine.void(paymentID: id, caller: caller), created: false)
+                return try Self.answer(for: try await self.engine.void(paymentID: id, merchantID: caller.merchantID), created: false)
             }
         }
         v1.post("payments/:id/refunds") { request, context in
@@ -68,13 +69,13 @@ extension TillServer {
                 let amount = try body.integer("amount")
                 if let amount, amount <= 0 { throw APIError.invalid("amount must be positive", param: "amount") }
                 let (loaded, refund) = try await self.engine.refund(
-                    paymentID: id, caller: caller, amount: amount, reason: try body.string("reason"))
+                    paymentID: id, merchantID: caller.merchantID, amount: amount, reason: try body.string("reason"))
                 return APIResponse(.created, Self.refundJSON(refund, loaded))
             }
         }
         v1.get("payments/:id/refunds") { _, context in
             let caller = try context.requireSecretKey()
-            let loaded = try await self.engine.load(try context.parameters.require("id"), caller: caller)
+            let loaded = try await self.engine.load(try context.parameters.require("id"), merchantID: caller.merchantID)
             let refunds = loaded.payment.transactions.filter { $0.kind == .refund }.reversed().map { Self.refundJSON($0, loaded) }
             return Self.list(Array(refunds), hasMore: false, lastID: nil).response(status: .ok)
         }

@@ -1,4 +1,6 @@
+import TillCore
 import Foundation
+import TillPayments
 import HTTPTypes
 import Hummingbird
 import TillStore

@@ -1,3 +1,4 @@
+import TillCore
 import HTTPTypes
 
 /// The API's JSON reader: RFC 8259, strictly, and nothing else.

@@ -1,4 +1,5 @@
 import Foundation
+import TillPayments
 import Hummingbird
 import Logging
 import TillCore

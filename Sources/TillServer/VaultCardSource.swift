@@ -1,4 +1,5 @@
 import TillCore
+import TillPayments
 import TillCrypto
 import TillGateway
 import TillVault

@@ -1,3 +1,4 @@
+import TillCore
 import ArgumentParser
 import Foundation
 import Logging

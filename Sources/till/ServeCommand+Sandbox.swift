@@ -1,6 +1,7 @@
 import Foundation
 import SandboxSupport
 import Logging
+import TillAudit
 import TillHTTP
 import TillServer
 import TillStore

@@ -1,5 +1,6 @@
 import HTTPTypes
 import TillCore
+import TillPayments
 import TillGateway
 import TillServer
 import Testing

@@ -1,6 +1,7 @@
 // Fuzz target: the API's JSON request bodies (`RequestBody` over the strict reader
 // `StrictJSON`) and how the payment, token, capture, refund and dispute-evidence routes read
 // their fields; the media-type check on the same bytes read as a header value.
+import TillCore
 import FuzzSupport
 
 // The routes' field readers are internal; debug builds (fuzz builds are debug) allow

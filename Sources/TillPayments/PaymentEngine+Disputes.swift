@@ -79,9 +79,9 @@ extension PaymentEngine {
     // MARK: Disputes through the API
 
     /// A merchant's dispute and the payment that owns it; other merchants' are not found.
-    func loadDispute(_ disputeID: String, caller: Caller) async throws -> (Loaded, Dispute) {
+    public func loadDispute(_ disputeID: String, merchantID: String) async throws -> (Loaded, Dispute) {
         guard disputeID.hasPrefix("dp_"), let record = try await store.payment(childKey: disputeID),
-            record.merchantId == caller.merchantID
+            record.merchantId == merchantID
         else {
             throw PaymentError.notFound(.dispute, id: disputeID)
         }
@@ -91,14 +91,14 @@ extension PaymentEngine {
     }
 
     /// The merchant's disputes, newest first; `paymentID` narrows them to one payment.
-    func disputes(caller: Caller, paymentID: String?) async throws -> [(Loaded, Dispute)] {
+    public func disputes(merchantID: String, paymentID: String?) async throws -> [(Loaded, Dispute)] {
         var payments: [Loaded] = []
         if let paymentID {
-            payments = [try await load(paymentID, caller: caller)]
+            payments = [try await load(paymentID, merchantID: merchantID)]
         } else {
-            let owners = Set(try await store.childKeys(prefix: "dp_", merchantID: caller.merchantID).map(\.paymentId))
+            let owners = Set(try await store.childKeys(prefix: "dp_", merchantID: merchantID).map(\.paymentId))
             for owner in owners.sorted() {
-                if let record = try await store.payment(id: owner, merchantID: caller.merchantID) {
+                if let record = try await store.payment(id: owner, merchantID: merchantID) {
                     payments.append(try Self.decode(record))
                 }
             }
@@ -108,10 +108,10 @@ extension PaymentEngine {
     }
 
     /// Sends evidence to the gateway, then marks the dispute under review.
-    func submitEvidence(disputeID: String, caller: Caller, evidence: DisputeEvidence) async throws -> (Loaded, Dispute) {
-        let (first, _) = try await loadDispute(disputeID, caller: caller)
+    public func submitEvidence(disputeID: String, merchantID: String, evidence: DisputeEvidence) async throws -> (Loaded, Dispute) {
+        let (first, _) = try await loadDispute(disputeID, merchantID: merchantID)
         return try await locks.withLock(first.payment.id) {
-            var (loaded, dispute) = try await self.loadDispute(disputeID, caller: caller)
+            var (loaded, dispute) = try await self.loadDispute(disputeID, merchantID: merchantID)
             // Refuse before calling when the state machine would: nothing is sent twice.
             var trial = loaded.payment
             let change: Change
@@ -143,10 +143,10 @@ extension PaymentEngine {
     }
 
     /// Accepts the dispute at the gateway: the disputed amount is charged back for good.
-    func acceptDispute(disputeID: String, caller: Caller) async throws -> (Loaded, Dispute) {
-        let (first, _) = try await loadDispute(disputeID, caller: caller)
+    public func acceptDispute(disputeID: String, merchantID: String) async throws -> (Loaded, Dispute) {
+        let (first, _) = try await loadDispute(disputeID, merchantID: merchantID)
         return try await locks.withLock(first.payment.id) {
-            var (loaded, dispute) = try await self.loadDispute(disputeID, caller: caller)
+            var (loaded, dispute) = try await self.loadDispute(disputeID, merchantID: merchantID)
             var trial = loaded.payment
             let change: Change
             do {

@@ -1,14 +1,20 @@
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 
 /// Resolves `pending` and `unknown` transactions through the gateways' status lookups: once
 /// at start-up (a crash may have left some behind) and then every `interval`.
-struct Reconciler: Service {
+public struct Reconciler: Service {
     let engine: PaymentEngine
     let interval: Duration
     let logger: Logger
 
-    func run() async throws {
+    public init(engine: PaymentEngine, interval: Duration, logger: Logger) {
+        self.engine = engine
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let summary = await engine.reconcileInFlight()
@@ -27,19 +33,5 @@ struct Reconciler: Service {
                 }
             }
         }
-    }
-}
-
-extension TillServer {
-    /// Resolves pending and unknown transactions through the gateways.
-    func reconciliationWorkers(interval: Duration) -> [any Service] {
-        var logger = logger
-        logger[metadataKey: "component"] = "reconciler"
-        return [Reconciler(engine: engine, interval: interval, logger: logger)]
-    }
-
-    /// Runs one reconciliation round now (tests, and operators through the library).
-    public func reconcileNow() async -> PaymentEngine.ReconciliationSummary {
-        await engine.reconcileInFlight()
     }
 }

@@ -29,7 +29,7 @@ extension PaymentEngine {
     /// Resolves the `pending` and `unknown` transactions of every in-flight payment through
     /// the gateways' status lookups. A lookup that fails leaves its transaction for the next
     /// round; nothing here throws, so one bad payment cannot stop the others.
-    func reconcileInFlight(limit: Int = 200) async -> ReconciliationSummary {
+    public func reconcileInFlight(limit: Int = 200) async -> ReconciliationSummary {
         var summary = ReconciliationSummary()
         let records: [PaymentRecord]
         do {

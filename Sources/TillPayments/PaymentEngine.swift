@@ -57,18 +57,30 @@ public final class PaymentEngine: Sendable {
         public var gateway: String?
         public var description: String?
         public var metadata: [String: String]
+
+        public init(
+            amount: Money, token: String, captureMode: CaptureMode, gateway: String? = nil, description: String? = nil,
+            metadata: [String: String] = [:]
+        ) {
+            self.amount = amount
+            self.token = token
+            self.captureMode = captureMode
+            self.gateway = gateway
+            self.description = description
+            self.metadata = metadata
+        }
     }
 
     /// Creates and authorizes a payment (and captures it, for automatic capture).
-    func create(_ request: NewPayment, caller: Caller) async throws -> Loaded {
-        guard let brand = try await cards.brand(token: request.token, merchantID: caller.merchantID) else {
+    public func create(_ request: NewPayment, merchantID: String) async throws -> Loaded {
+        guard let brand = try await cards.brand(token: request.token, merchantID: merchantID) else {
             throw PaymentError(.invalidParameter(param: "token", code: "token_invalid"), "no such token")
         }
         if let preferred = request.gateway, gateways[preferred] == nil {
             throw PaymentError(.invalidParameter(param: "gateway", code: "parameter_invalid"), "no gateway is named \(preferred)")
         }
         let routing = RoutingContext(
-            amount: request.amount, cardBrand: brand, merchantID: caller.merchantID, preferredGateway: request.gateway)
+            amount: request.amount, cardBrand: brand, merchantID: merchantID, preferredGateway: request.gateway)
         guard let first = router.candidates(for: routing).usable.first else {
             throw PaymentError(
                 .invalidParameter(param: "currency", code: "no_gateway"),
@@ -87,7 +99,7 @@ public final class PaymentEngine: Sendable {
         let metadata = String(decoding: JSONValue.object(request.metadata.mapValues { .string($0) }).data, as: UTF8.self)
         var loaded = Loaded(
             record: PaymentRecord(
-                id: id, merchantId: caller.merchantID, gateway: first.name, captureMode: request.captureMode.rawValue,
+                id: id, merchantId: merchantID, gateway: first.name, captureMode: request.captureMode.rawValue,
                 token: request.token, description: request.description, metadata: metadata, state: Data(), status: "",
                 amount: request.amount.minorUnits, currency: request.amount.currency.code.lowercased(), inFlight: true,
                 version: 1, createdAt: date, updatedAt: date),
@@ -96,10 +108,10 @@ public final class PaymentEngine: Sendable {
         // Both must be durable before the gateway call and neither needs the other, so the
         // detokenization (and its audit entry) is written while the pending authorization is:
         // one disk flush of waiting instead of two.
-        async let detokenized = cards.card(token: request.token, merchantID: caller.merchantID, purpose: "authorize \(id)")
-        let claim = PendingIdempotencyClaim.forWrite(of: loaded)
-        try await store.insert(PaymentWrite(payment: loaded.record, childKeys: [authorizationID], idempotencyClaim: claim?.record))
-        PendingIdempotencyClaim.markSaved(claim)
+        async let detokenized = cards.card(token: request.token, merchantID: merchantID, purpose: "authorize \(id)")
+        let claim = PaymentWrites.companion?.idempotencyRecord(forWriteOf: loaded)
+        try await store.insert(PaymentWrite(payment: loaded.record, childKeys: [authorizationID], idempotencyClaim: claim))
+        if let claim { PaymentWrites.companion?.saved(claim) }
         let firstCard = try await detokenized
 
         let created = loaded
@@ -114,7 +126,7 @@ public final class PaymentEngine: Sendable {
                     current.record.gateway = gateway.name
                     try await self.save(&current, events: [])
                     card = try await self.cards.card(
-                        token: request.token, merchantID: caller.merchantID, purpose: "authorize \(id)")
+                        token: request.token, merchantID: merchantID, purpose: "authorize \(id)")
                 }
                 return AuthorizeRequest(
                     reference: self.reference(current.payment, authorization), amount: request.amount, card: card,
@@ -170,9 +182,9 @@ public final class PaymentEngine: Sendable {
 
     // MARK: Capture, void, refund
 
-    func capture(paymentID: String, caller: Caller, amount: Int64?, final: Bool?) async throws -> Loaded {
+    public func capture(paymentID: String, merchantID: String, amount: Int64?, final: Bool?) async throws -> Loaded {
         try await locks.withLock(paymentID) {
-            var loaded = try await load(paymentID, caller: caller)
+            var loaded = try await load(paymentID, merchantID: merchantID)
             try await captureLocked(&loaded, amount: amount, final: final ?? true)
             return loaded
         }
@@ -202,9 +214,9 @@ public final class PaymentEngine: Sendable {
         try Self.throwIfRefused(outcome, loaded: loaded)
     }
 
-    func void(paymentID: String, caller: Caller) async throws -> Loaded {
+    public func void(paymentID: String, merchantID: String) async throws -> Loaded {
         try await locks.withLock(paymentID) {
-            var loaded = try await load(paymentID, caller: caller)
+            var loaded = try await load(paymentID, merchantID: merchantID)
             let transaction: Transaction
             do {
                 transaction = try loaded.payment.beginVoid(transactionID: Identifiers.make("txn"), at: now())
@@ -224,9 +236,9 @@ public final class PaymentEngine: Sendable {
         }
     }
 
-    func refund(paymentID: String, caller: Caller, amount: Int64?, reason: String?) async throws -> (Loaded, Transaction) {
+    public func refund(paymentID: String, merchantID: String, amount: Int64?, reason: String?) async throws -> (Loaded, Transaction) {
         try await locks.withLock(paymentID) {
-            var loaded = try await load(paymentID, caller: caller)
+            var loaded = try await load(paymentID, merchantID: merchantID)
             let transaction: Transaction
             do {
                 transaction = try loaded.payment.beginRefund(
@@ -258,14 +270,14 @@ public final class PaymentEngine: Sendable {
 
     // MARK: Reading
 
-    func load(_ paymentID: String, caller: Caller) async throws -> Loaded {
-        guard let record = try await store.payment(id: paymentID, merchantID: caller.merchantID) else {
+    public func load(_ paymentID: String, merchantID: String) async throws -> Loaded {
+        guard let record = try await store.payment(id: paymentID, merchantID: merchantID) else {
             throw PaymentError.notFound(.payment, id: paymentID)
         }
         return try Self.decode(record)
     }
 
-    static func decode(_ record: PaymentRecord) throws -> Loaded {
+    public static func decode(_ record: PaymentRecord) throws -> Loaded {
         Loaded(record: record, payment: try Self.decoder.decode(Payment.self, from: record.state))
     }
 
@@ -309,10 +321,10 @@ public final class PaymentEngine: Sendable {
             events.append(try event("payment.\(loaded.record.status)", loaded, at: date))
         }
         let expected = loaded.record.version
-        let claim = PendingIdempotencyClaim.forWrite(of: loaded)
+        let claim = PaymentWrites.companion?.idempotencyRecord(forWriteOf: loaded)
         let write = PaymentWrite(
             payment: loaded.record, childKeys: childKeys, events: events, gatewayEvent: gatewayEvent,
-            idempotencyClaim: claim?.record)
+            idempotencyClaim: claim)
         let transition = ["from": previousStatus, "to": loaded.record.status, "gateway": loaded.record.gateway]
         func audited(_ result: AuditResult, _ details: [String: String]) async {
             await audit.record(
@@ -340,7 +352,7 @@ public final class PaymentEngine: Sendable {
             try await store.update(write, expectedVersion: expected)
             await audited(.success, transition)
         }
-        PendingIdempotencyClaim.markSaved(claim)
+        if let claim { PaymentWrites.companion?.saved(claim) }
         loaded.record.version = expected + 1
     }
 

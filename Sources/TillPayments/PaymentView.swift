@@ -5,10 +5,10 @@ import TillStore
 /// How the API shows payments, transactions and disputes: snake_case fields, amounts in
 /// minor units with a lowercase ISO currency, RFC 3339 times. Never card data: the token
 /// stands for the card.
-enum PaymentView {
-    static func json(_ loaded: PaymentEngine.Loaded) -> JSONValue { .object(object(loaded)) }
+public enum PaymentView {
+    public static func json(_ loaded: PaymentEngine.Loaded) -> JSONValue { .object(object(loaded)) }
 
-    static func object(_ loaded: PaymentEngine.Loaded) -> JSONObject {
+    public static func object(_ loaded: PaymentEngine.Loaded) -> JSONObject {
         let payment = loaded.payment
         let record = loaded.record
         let currency = JSONValue.string(record.currency)
@@ -42,7 +42,7 @@ enum PaymentView {
         return object
     }
 
-    static func transaction(_ transaction: Transaction, currency: String) -> JSONValue {
+    public static func transaction(_ transaction: Transaction, currency: String) -> JSONValue {
         var object: JSONObject = [
             "id": .string(transaction.id),
             "object": .string("transaction"),
@@ -61,7 +61,7 @@ enum PaymentView {
         return .object(object)
     }
 
-    static func dispute(_ dispute: Dispute, paymentID: String, currency: String) -> JSONValue {
+    public static func dispute(_ dispute: Dispute, paymentID: String, currency: String) -> JSONValue {
         .object([
             "id": .string(dispute.id),
             "object": .string("dispute"),
@@ -78,7 +78,7 @@ enum PaymentView {
         ])
     }
 
-    static func failureObject(_ failure: TransactionFailure) -> JSONObject {
+    public static func failureObject(_ failure: TransactionFailure) -> JSONObject {
         [
             "code": .string(failure.code.rawValue),
             "gateway_code": .string(failure.gatewayCode),
@@ -86,7 +86,7 @@ enum PaymentView {
         ]
     }
 
-    static func metadata(_ text: String) -> JSONValue {
+    public static func metadata(_ text: String) -> JSONValue {
         (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))) ?? .object([:])
     }
 }

@@ -1,3 +1,4 @@
+import TillCore
 import TillGateway
 
 /// Where the engine gets cards from: the vault. A seam so the engine does not know how

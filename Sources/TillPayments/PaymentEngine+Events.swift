@@ -24,7 +24,7 @@ extension PaymentEngine {
 
     /// Applies a verified gateway event through the state machine, under the payment's
     /// lock, deduplicated by event id in the same transaction as its effects.
-    func receive(_ event: GatewayEvent, gateway: String) async throws -> EventDisposition {
+    public func receive(_ event: GatewayEvent, gateway: String) async throws -> EventDisposition {
         if try await store.hasGatewayEvent(gateway: gateway, eventID: event.id) { return .duplicate }
         if case .ignored = event.kind {
             _ = try await store.recordGatewayEvent(gateway: gateway, eventID: event.id, at: now())
