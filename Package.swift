@@ -299,6 +299,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
             .testTarget(
+            name: "TillPaymentsTests",
+            dependencies: [
+                "TillPayments", "TillTesting", "TillCore", "TillCrypto", "TillGateway", "TillStore", "TillAudit",
+                "SandboxSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TillServerTests",
             dependencies: [
                 "TillServer", "TillTesting", "TillCore", "TillCrypto", "TillHTTP", "TillStore", "TillGateway",

@@ -72,6 +72,11 @@ public final class PaymentEngine: Sendable {
     }
 
     /// Creates and authorizes a payment (and captures it, for automatic capture).
+    ///
+    /// A declined authorization is no error: the payment is saved `declined`, and
+    /// `authorization.failure` carries the decline taxonomy and the gateway's code. Throws
+    /// ``PaymentError`` for what refuses the request itself (an unknown token, gateway or
+    /// currency) and for a declined automatic capture.
     public func create(_ request: NewPayment, merchantID: String) async throws -> Loaded {
         guard let brand = try await cards.brand(token: request.token, merchantID: merchantID) else {
             throw PaymentError(.invalidParameter(param: "token", code: "token_invalid"), "no such token")
