@@ -16,7 +16,7 @@ import TillStore
 /// asking the gateway, and the deterministic key means a repeated call cannot act twice.
 /// Operations on one payment are serialised.
 public final class PaymentEngine: Sendable {
-    let store: Store
+    let store: any PaymentStore
     let cards: any CardSource
     let gateways: [String: any PaymentGateway]
     let router: GatewayRouter
@@ -29,7 +29,7 @@ public final class PaymentEngine: Sendable {
     let startedAt: Date
 
     public init(
-        store: Store, cards: any CardSource, gateways: [String: any PaymentGateway], router: GatewayRouter,
+        store: any PaymentStore, cards: any CardSource, gateways: [String: any PaymentGateway], router: GatewayRouter,
         audit: AuditTrail? = nil, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
     ) {
         self.audit = audit ?? AuditTrail(log: nil, logger: logger)

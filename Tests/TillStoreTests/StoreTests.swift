@@ -167,6 +167,59 @@ struct StoreTests {
         #expect(try await store.payment(id: "pay_1", merchantID: "mer_other") == nil)
     }
 
+    @Test("write { tx in } commits rows of several groups together, or none of them")
+    func sharedTransaction() async throws {
+        let (store, directory) = try openStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await seedMerchant(store)
+        let day: TimeInterval = 86_400
+        struct Refused: Error {}
+
+        // A payment, another payment's update, a gateway event and an idempotency record in one
+        // commit: the body fails after writing them, so nothing is kept.
+        try await store.insert(PaymentWrite(payment: payment("pay_1")))
+        var authorized = payment("pay_1")
+        authorized.status = "authorized"
+        let changed = authorized
+        let claim = IdempotencyRecord(merchantId: "mer_1", keyKind: .secret, key: "k", requestHash: "h", createdAt: t0)
+        await #expect(throws: Refused.self) {
+            try await store.write { tx in
+                try tx.insert(PaymentWrite(payment: payment("pay_2"), childKeys: ["txn_2"]))
+                try tx.update(PaymentWrite(payment: changed), expectedVersion: 1)
+                _ = try tx.recordGatewayEvent(gateway: "stripe", eventID: "evt_1", at: t0)
+                try tx.save(idempotency: claim)
+                throw Refused()
+            }
+        }
+        #expect(try await store.payment(id: "pay_2") == nil)
+        #expect(try await store.payment(childKey: "txn_2") == nil)
+        #expect(try await store.payment(id: "pay_1")?.status == "processing")
+        #expect(try await store.hasGatewayEvent(gateway: "stripe", eventID: "evt_1") == false)
+        #expect(try await store.idempotencyDecision(merchantID: "mer_1", keyKind: .secret, key: "k", requestHash: "h", now: t0, retention: day) == .proceed)
+
+        // A stale version anywhere in it refuses the whole transaction.
+        await #expect(throws: StoreConflict.staleVersion(paymentID: "pay_1")) {
+            try await store.write { tx in
+                try tx.insert(PaymentWrite(payment: payment("pay_3")))
+                try tx.update(PaymentWrite(payment: changed), expectedVersion: 9)
+            }
+        }
+        #expect(try await store.payment(id: "pay_3") == nil)
+
+        // And when the body returns, every row is there, and the write's result comes back.
+        let first = try await store.write { tx in
+            try tx.insert(PaymentWrite(payment: payment("pay_2"), childKeys: ["txn_2"]))
+            try tx.update(PaymentWrite(payment: changed), expectedVersion: 1)
+            try tx.save(idempotency: claim)
+            return try tx.recordGatewayEvent(gateway: "stripe", eventID: "evt_1", at: t0)
+        }
+        #expect(first)
+        #expect(try await store.payment(childKey: "txn_2")?.id == "pay_2")
+        #expect(try await store.payment(id: "pay_1")?.version == 2)
+        #expect(try await store.hasGatewayEvent(gateway: "stripe", eventID: "evt_1"))
+        #expect(try await store.idempotencyDecision(merchantID: "mer_1", keyKind: .secret, key: "k", requestHash: "h", now: t0, retention: day) == .inFlight)
+    }
+
     @Test("events fan out to the merchant's live endpoints in the same transaction")
     func outboxFanOut() async throws {
         let (store, directory) = try openStore()
