@@ -1,4 +1,5 @@
 import Foundation
+import TillCore
 import TillCrypto
 
 #if canImport(Glibc)
@@ -40,47 +41,26 @@ enum AuditLineFormat {
         out += #","prev":""#.utf8
         out += entry.previousHash.hexString.utf8
         out += #"","time":"#.utf8
-        appendString(entry.time, to: &out)
+        JSONString.write(entry.time, into: &out)
         let event = entry.event
         for (name, value) in [
             ("actor", event.actor), ("action", event.action.rawValue), ("subject", event.subject),
             ("result", event.result.rawValue), ("origin", event.origin),
         ] {
             out += #","\#(name)":"#.utf8
-            appendString(value, to: &out)
+            JSONString.write(value, into: &out)
         }
         if !event.details.isEmpty {
             out += #","details":{"#.utf8
             for (index, key) in event.details.keys.sorted().enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                appendString(key, to: &out)
+                JSONString.write(key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                appendString(event.details[key] ?? "", to: &out)
+                JSONString.write(event.details[key] ?? "", into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
         out.append(UInt8(ascii: "}"))
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    static func appendString(_ value: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out += #"\""#.utf8
-            case UInt8(ascii: "\\"): out += #"\\"#.utf8
-            case 0x0A: out += #"\n"#.utf8
-            case 0x0D: out += #"\r"#.utf8
-            case 0x09: out += #"\t"#.utf8
-            case 0..<0x20:
-                out += #"\u00"#.utf8
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0x0f)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 
     // MARK: Reading

@@ -103,22 +103,15 @@ enum VaultEncoding {
         "kek_" + Hex.encode(HMACSHA256.authenticationCode(for: kekIDLabel, key: kek).bytes.prefix(8))
     }
 
-    private static let base62 = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
-
     /// `tok_` and 22 base62 characters drawn uniformly (131 bits). At least one is a
     /// letter, so no token is ever a digit string, let alone a Luhn-valid one.
     static func newToken() throws(CryptoError) -> String {
         while true {
-            var characters: [UInt8] = []
-            characters.reserveCapacity(22)
-            while characters.count < 22 {
-                for byte in try SecureRandom.bytes(count: 32) where byte < 248 && characters.count < 22 {
-                    // 248 = 4 × 62: rejecting the rest keeps every character equally likely.
-                    characters.append(base62[Int(byte % 62)])
-                }
+            let characters = try Base62.random(count: 22) { (count: Int) throws(CryptoError) in
+                try SecureRandom.bytes(count: count)
             }
-            if characters.contains(where: { $0 > UInt8(ascii: "9") }) {
-                return "tok_" + String(decoding: characters, as: UTF8.self)
+            if characters.utf8.contains(where: { $0 > UInt8(ascii: "9") }) {
+                return "tok_" + characters
             }
         }
     }

@@ -63,7 +63,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .double(let value):
             // JSON has no infinities or NaN.
             bytes += value.isFinite ? Array("\(value)".utf8) : Self.nullBytes
-        case .string(let value): Self.writeString(value, into: &bytes)
+        case .string(let value): JSONString.write(value, into: &bytes)
         case .array(let values):
             bytes.append(UInt8(ascii: "["))
             for (index, value) in values.enumerated() {
@@ -75,7 +75,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
             bytes.append(UInt8(ascii: "{"))
             for (index, key) in object.keys.sorted().enumerated() {
                 if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                Self.writeString(key, into: &bytes)
+                JSONString.write(key, into: &bytes)
                 bytes.append(UInt8(ascii: ":"))
                 (object[key] ?? .null).write(into: &bytes)
             }
@@ -86,27 +86,6 @@ public enum JSONValue: Sendable, Hashable, Codable {
     private static let nullBytes = Array("null".utf8)
     private static let trueBytes = Array("true".utf8)
     private static let falseBytes = Array("false".utf8)
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    /// RFC 8259 §7: quotation mark, reverse solidus and control characters are escaped;
-    /// everything else, UTF-8 included, is written as is.
-    private static func writeString(_ value: String, into bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case 0x0A: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 0x0D: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0x09: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20:
-                bytes += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")]
-                bytes += [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]]
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
 
     public static func string(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
 

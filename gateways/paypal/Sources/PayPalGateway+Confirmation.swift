@@ -127,11 +127,10 @@ extension PayPalGateway {
 
     /// An event envelope around the API's resource, so the one mapping reads both.
     private static func syntheticEvent(_ event: GatewayEvent, resource: [UInt8]) -> [UInt8] {
-        let encoder = JSONEncoder()
-        func quoted(_ text: String) -> [UInt8] { (try? encoder.encode(text)).map { Array($0) } ?? Array("\"\"".utf8) }
         let time = event.occurredAt.formatted(Date.ISO8601FormatStyle())
-        var body = Array("{\"id\":".utf8) + quoted(event.id) + Array(",\"event_type\":".utf8) + quoted(event.type)
-        body += Array(",\"create_time\":".utf8) + quoted(time) + Array(",\"resource\":".utf8)
+        var body = Array("{\"id\":".utf8) + JSONString.quoted(event.id)
+        body += Array(",\"event_type\":".utf8) + JSONString.quoted(event.type)
+        body += Array(",\"create_time\":".utf8) + JSONString.quoted(time) + Array(",\"resource\":".utf8)
         body += resource
         body += Array("}".utf8)
         return body

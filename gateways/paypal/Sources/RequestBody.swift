@@ -1,3 +1,4 @@
+import TillCore
 import TillCrypto
 
 /// A JSON request body written straight to bytes, so that card data can be copied from
@@ -24,7 +25,7 @@ indirect enum RequestBody: Sendable {
     private func write(into out: inout [UInt8]) {
         switch self {
         case .string(let text):
-            Self.writeString(text, into: &out)
+            JSONString.write(text, into: &out)
         case .bool(let value):
             out.append(contentsOf: (value ? "true" : "false").utf8)
         case .json(let document):
@@ -33,7 +34,7 @@ indirect enum RequestBody: Sendable {
             out.append(UInt8(ascii: "{"))
             for (index, (key, value)) in members.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                Self.writeString(key, into: &out)
+                JSONString.write(key, into: &out)
                 out.append(UInt8(ascii: ":"))
                 value.write(into: &out)
             }
@@ -50,26 +51,6 @@ indirect enum RequestBody: Sendable {
             digits.withUnsafeBytes { out.append(contentsOf: $0) }
             out.append(UInt8(ascii: "\""))
         }
-    }
-
-    private static func writeString(_ text: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
-            case 0x0A: out.append(contentsOf: #"\n"#.utf8)
-            case 0x0D: out.append(contentsOf: #"\r"#.utf8)
-            case 0x09: out.append(contentsOf: #"\t"#.utf8)
-            case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: #"\u00"#.utf8)
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }
 

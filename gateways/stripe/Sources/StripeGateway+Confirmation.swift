@@ -98,10 +98,7 @@ extension StripeGateway {
 
     /// An event envelope around the API's object, so the one mapping reads both.
     private static func syntheticEvent(id: String, type: String, occurredAt: Date, object: [UInt8]) -> [UInt8] {
-        let encoder = JSONEncoder()
-        let quotedID = (try? encoder.encode(id)).map { Array($0) } ?? Array("\"\"".utf8)
-        let quotedType = (try? encoder.encode(type)).map { Array($0) } ?? Array("\"\"".utf8)
-        var body = Array("{\"id\":".utf8) + quotedID + Array(",\"type\":".utf8) + quotedType
+        var body = Array("{\"id\":".utf8) + JSONString.quoted(id) + Array(",\"type\":".utf8) + JSONString.quoted(type)
         body += Array(",\"created\":\(Int64(occurredAt.timeIntervalSince1970)),\"data\":{\"object\":".utf8)
         body += object
         body += Array("}}".utf8)

@@ -1049,15 +1049,11 @@ final class StripeGateway: Sendable {
 
 /// Random object ids in Stripe's style: a type prefix and 24 letters and digits.
 enum Ids {
-    private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
-
     static func make(_ prefix: String) -> String { prefix + "_" + random(24) }
 
     static func random(_ count: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        var bytes = [UInt8](repeating: 0, count: count)
-        for index in bytes.indices { bytes[index] = alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] }
-        return String(decoding: bytes, as: UTF8.self)
+        return Base62.random(count: count, using: &generator)
     }
 }
 
