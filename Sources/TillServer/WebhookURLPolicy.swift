@@ -454,8 +454,11 @@ public struct WebhookURLPolicy: Sendable, Hashable {
                 case 8: { (0x30...0x37).contains($0) }
                 default: { (0x30...0x39).contains($0) }
                 }
-            guard digits.utf8.count <= 32, digits.utf8.allSatisfy(valid), let number = UInt64(digits, radix: radix),
-                number <= UInt32.max
+            // Leading zeros never overflow inet_aton's strtoul, however many there are (the
+            // fuzzer found the two disagreeing on 58 zeros); only significant digits count.
+            let significant = digits.drop { $0 == "0" }
+            guard digits.utf8.allSatisfy(valid), significant.utf8.count <= 32,
+                let number = significant.isEmpty ? 0 : UInt64(significant, radix: radix), number <= UInt32.max
             else { return nil }
             numbers.append(number)
         }

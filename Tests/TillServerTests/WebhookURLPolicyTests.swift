@@ -107,6 +107,8 @@ struct WebhookURLPolicyTests {
             ("0177.0.0.01", 0x7F00_0001), ("0", 0), ("0x", nil), ("0x0", 0), ("0x.1", nil), ("0xffffffff", 0xFFFF_FFFF), ("4294967296", nil),
             ("256.0.0.1", nil), ("1.2.3.4.5", nil), ("1..2", nil), ("08", nil), ("0x1g", nil), ("1.2.65536", nil),
             ("1.2.65535", 0x0102_FFFF), ("", nil),
+            (String(repeating: "0", count: 58), 0), ("0x" + String(repeating: "0", count: 40) + "7f000001", 0x7F00_0001),
+            ("1." + String(repeating: "0", count: 40) + "1", 0x0100_0001), (String(repeating: "0", count: 40) + "8", nil),
         ]
         for (text, value) in cases {
             #expect(WebhookURLPolicy.inetAton(text) == value, "\(text)")
