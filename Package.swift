@@ -252,7 +252,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PayPalSandboxTests",
-            dependencies: ["PayPalSandbox", "TillTesting", "TillHTTP", "TillCrypto"],
+            dependencies: ["PayPalSandbox", "TillTesting", "TillHTTP", "TillCrypto", "TillCore"],
             path: "sandbox/paypal/Tests",
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,4 @@
+import TillCore
 import Foundation
 import PayPalSandbox
 import TillCrypto

@@ -2,7 +2,9 @@
 /// 0xEDB88320, initial value and final XOR 0xFFFFFFFF).
 ///
 /// PayPal's webhook transmission signature covers the CRC-32 of the event body, written as
-/// an unsigned decimal number.
+/// an unsigned decimal number: the PayPal plugin checks it and the PayPal sandbox signs it,
+/// and neither may depend on the other. It is a checksum, not a hash: anyone can make
+/// another body with the same CRC-32, which is why a verified webhook is only a hint.
 public enum CRC32 {
     private static let table: [UInt32] = (0..<256).map { index in
         var value = UInt32(index)
