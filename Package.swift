@@ -54,15 +54,19 @@ let package = Package(
         .target(name: "CTillCurlShims", dependencies: ["CTillCurl"]),
 
         // MARK: Libraries
-        .target(name: "TillCore", swiftSettings: swiftSettings),
+        // Each Swift module's folder has a README.md saying its job; it is documentation, not a
+        // source, so it is excluded (SwiftPM warns about an unhandled file otherwise).
+        .target(name: "TillCore", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "TillCrypto",
             dependencies: ["CTillOpenSSL", "CTillOpenSSLShims"],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "TillHTTP",
             dependencies: ["CTillCurl", "CTillCurlShims"],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
 
@@ -72,6 +76,7 @@ let package = Package(
                 "TillCore", "TillCrypto", "TillHTTP",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
 
@@ -81,6 +86,7 @@ let package = Package(
                 "TillCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
 
@@ -91,6 +97,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
 
@@ -103,6 +110,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
 
@@ -122,6 +130,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            exclude: ["README.md"],
             // The OpenAPI document, served at /openapi.json.
             resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings
@@ -133,6 +142,7 @@ let package = Package(
                 "TillCore", "TillCrypto",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
 
@@ -199,6 +209,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
 
@@ -211,6 +222,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
 
