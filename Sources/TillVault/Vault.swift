@@ -3,7 +3,7 @@ import GRDB
 public import Logging
 import Synchronization
 import TillCore
-public import TillCrypto
+import TillCrypto
 public import TillStore
 
 /// The card vault: turns cards into merchant-scoped tokens, keeps the numbers encrypted
