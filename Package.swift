@@ -93,8 +93,8 @@ let package = Package(
         .target(
             name: "TillVault",
             dependencies: [
+                // No GRDB: the vault's rows are behind TillStore's VaultStore.
                 "TillCore", "TillCrypto", "TillStore",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["README.md"],

@@ -113,4 +113,13 @@ public final class StoreDatabase: Sendable {
         readerConfiguration.readonly = true
         return StoreDatabase(pool: pool, path: path, readerConfiguration: readerConfiguration)
     }
+
+    /// What a storage error says, without the SQL or its arguments (which could carry the
+    /// values being written), for error messages above the store.
+    public static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError {
+            return "SQLite \(error.resultCode): \(error.message ?? "no message")"
+        }
+        return String(describing: error)
+    }
 }

@@ -1,5 +1,5 @@
 public import Foundation
-import GRDB
+import TillStore
 import Logging
 import Synchronization
 import TillCrypto
@@ -81,28 +81,24 @@ extension Vault {
     ///   wrapped under another key-encryption key.
     public func initializeKeys() async throws(VaultError) -> VaultKeyInitialization {
         let now = clock()
-        let (result, events) = try await write("initializing the vault's keys") { db in
-            try self.checkKeyEncryptionKey(db)
+        let (result, events) = try await write("initializing the vault's keys") { tx in
+            try self.checkKeyEncryptionKey(tx)
             var events: [VaultAuditEvent.Kind] = []
             var createdData = false
             var createdFingerprint = false
             let dataID: String
-            if let existing = try String.fetchOne(
-                db, sql: "SELECT id FROM vault_keys WHERE purpose = 'data' AND status = 'active'")
-            {
+            if let existing = try tx.activeKeyID(purpose: "data") {
                 dataID = existing
             } else {
-                dataID = try self.createKey(db, purpose: "data", now: now).id
+                dataID = try self.createKey(tx, purpose: "data", now: now).id
                 events.append(.dataKeyCreated(keyID: dataID))
                 createdData = true
             }
             let fingerprintID: String
-            if let existing = try String.fetchOne(
-                db, sql: "SELECT id FROM vault_keys WHERE purpose = 'fingerprint' AND status = 'active'")
-            {
+            if let existing = try tx.activeKeyID(purpose: "fingerprint") {
                 fingerprintID = existing
             } else {
-                fingerprintID = try self.createKey(db, purpose: "fingerprint", now: now).id
+                fingerprintID = try self.createKey(tx, purpose: "fingerprint", now: now).id
                 events.append(.fingerprintKeyCreated(keyID: fingerprintID))
                 createdFingerprint = true
             }
@@ -129,15 +125,11 @@ extension Vault {
     /// - Throws: ``VaultError/Code/keysNotInitialized`` if there is no data key yet.
     public func rotateDataKey() async throws(VaultError) -> VaultKeyInfo {
         let now = clock()
-        let (newID, events) = try await write("rotating the data key") { db in
-            try self.checkKeyEncryptionKey(db)
-            guard
-                let current = try String.fetchOne(
-                    db, sql: "SELECT id FROM vault_keys WHERE purpose = 'data' AND status = 'active'")
-            else { throw Self.keysNotInitialized }
-            try db.execute(
-                sql: "UPDATE vault_keys SET status = 'retiring' WHERE purpose = 'data' AND status IN ('active', 'full')")
-            let fresh = try self.createKey(db, purpose: "data", now: now)
+        let (newID, events) = try await write("rotating the data key") { tx in
+            try self.checkKeyEncryptionKey(tx)
+            guard let current = try tx.activeKeyID(purpose: "data") else { throw Self.keysNotInitialized }
+            try tx.retireDataKeysForRotation()
+            let fresh = try self.createKey(tx, purpose: "data", now: now)
             return (
                 fresh.id,
                 [VaultAuditEvent.Kind.dataKeyCreated(keyID: fresh.id), .dataKeyRotated(from: current, to: fresh.id, reason: .requested)]
@@ -159,51 +151,36 @@ extension Vault {
     public func reencryptBatch(limit: Int, after cursor: String? = nil) async throws(VaultError) -> ReencryptionBatch {
         let now = clock()
         let limit = max(1, limit)
-        let (batch, events) = try await write("re-encrypting cards") { db in
+        let (batch, events) = try await write("re-encrypting cards") { tx in
             // A wrong key-encryption key must stop the run, not mark every row unreadable.
-            try self.checkKeyEncryptionKey(db)
+            try self.checkKeyEncryptionKey(tx)
             var events: [VaultAuditEvent.Kind] = []
-            // Row order: the cursor is the last token done, and its rowid is where to go on.
-            // `+key_id` keeps SQLite on the table's rowid range (no sort of every remaining
-            // row per batch), so a whole run reads each row once.
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT c.token, c.merchant, c.key_id, c.sealed FROM vault_cards c
-                    WHERE +c.key_id IN (SELECT id FROM vault_keys WHERE purpose = 'data' AND status = 'retiring')
-                    AND c.rowid > coalesce((SELECT rowid FROM vault_cards WHERE token = ?), 0)
-                    ORDER BY c.rowid LIMIT ?
-                    """,
-                arguments: [cursor ?? "", limit])
+            let rows = try tx.cardsOnRetiringKeys(after: cursor, limit: limit)
             guard !rows.isEmpty else {
                 return (ReencryptionBatch(reencrypted: 0, unreadableTokens: [], cursor: nil), events)
             }
-            var active = try self.activeDataKey(db, events: &events, now: now)
+            var active = try self.activeDataKey(tx, events: &events, now: now)
             var moved = 0
             var unreadable: [String] = []
             var last = cursor
             for row in rows {
-                let token: String = try row.decode(forColumn: "token")
-                let merchant: String = try row.decode(forColumn: "merchant")
-                let keyID: String = try row.decode(forColumn: "key_id")
-                let sealed: Data = try row.decode(forColumn: "sealed")
+                let token = row.token
+                let merchant = row.merchant
                 last = token
-                guard let old = try? self.unwrapKey(db, id: keyID),
-                    let payload = Self.open(sealed, token: token, merchant: merchant, key: old)
+                guard let old = try? self.unwrapKey(tx, id: row.keyID),
+                    let payload = Self.open(row.sealed, token: token, merchant: merchant, key: old)
                 else {
                     unreadable.append(token)
                     continue
                 }
                 if active.usageCount >= self.configuration.dataKeyUsageLimit {
-                    active = try self.rotateForUsage(db, from: active, events: &events, now: now)
+                    active = try self.rotateForUsage(tx, from: active, events: &events, now: now)
                 }
                 let plaintext = VaultEncoding.payload(
                     digits: payload.digits, expiry: payload.expiry, holderName: payload.holderName)
                 let resealed = try Self.seal(plaintext, token: token, merchant: merchant, key: active)
-                try db.execute(
-                    sql: "UPDATE vault_cards SET key_id = ?, sealed = ? WHERE token = ?",
-                    arguments: [active.id, Data(resealed), token])
-                try self.countUse(of: &active, db)
+                try tx.reseal(token: token, keyID: active.id, sealed: Data(resealed))
+                try self.countUse(of: &active, tx)
                 moved += 1
             }
             return (ReencryptionBatch(reencrypted: moved, unreadableTokens: unreadable, cursor: last), events)
@@ -247,20 +224,9 @@ extension Vault {
     @discardableResult
     public func retireUnusedKeys() async throws(VaultError) -> [String] {
         let now = clock()
-        let retired = try await write("retiring unused data keys") { db in
-            let ids = try String.fetchAll(
-                db,
-                sql: """
-                    SELECT id FROM vault_keys k
-                    WHERE purpose = 'data' AND status IN ('retiring', 'full')
-                    AND NOT EXISTS (SELECT 1 FROM vault_cards c WHERE c.key_id = k.id)
-                    ORDER BY created_at
-                    """)
-            for id in ids {
-                try db.execute(
-                    sql: "UPDATE vault_keys SET status = 'retired', wrapped_key = NULL, retired_at = ? WHERE id = ?",
-                    arguments: [now.timeIntervalSince1970, id])
-            }
+        let retired = try await write("retiring unused data keys") { tx in
+            let ids = try tx.unusedDataKeysToRetire()
+            for id in ids { try tx.retireKey(id: id, at: now.timeIntervalSince1970) }
             return ids
         }
         unwrapped.withLock { cache in
@@ -278,30 +244,17 @@ extension Vault {
     ///
     /// - Throws: ``VaultError/Code/wrongKeyEncryptionKey``.
     public func checkKeyEncryptionKey() async throws(VaultError) {
-        try await read("checking the key-encryption key") { db in try self.checkKeyEncryptionKey(db) }
+        try await read("checking the key-encryption key") { tx in try self.checkKeyEncryptionKey(tx) }
     }
 
     /// Every key the vault has made, oldest first, with how many cards each seals.
     public func keys() async throws(VaultError) -> [VaultKeyInfo] {
-        try await read("listing the vault's keys") { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT k.id, k.purpose, k.status, k.usage_count, k.created_at, k.retired_at,
-                        (SELECT count(*) FROM vault_cards c WHERE c.key_id = k.id) AS cards
-                    FROM vault_keys k ORDER BY k.created_at, k.rowid
-                    """
-            ).map { row in
-                let status: String = try row.decode(forColumn: "status")
-                let retired: Double? = try row.decode(forColumn: "retired_at")
-                return VaultKeyInfo(
-                    id: try row.decode(forColumn: "id"),
-                    purpose: try row.decode(forColumn: "purpose"),
-                    status: VaultKeyStatus(rawValue: status) ?? .retired,
-                    usageCount: try row.decode(forColumn: "usage_count"),
-                    cardCount: try row.decode(forColumn: "cards"),
-                    created: Date(timeIntervalSince1970: try row.decode(forColumn: "created_at")),
-                    retired: retired.map(Date.init(timeIntervalSince1970:)))
+        try await read("listing the vault's keys") { tx in
+            try tx.keyListing().map { key in
+                VaultKeyInfo(
+                    id: key.id, purpose: key.purpose, status: VaultKeyStatus(rawValue: key.status) ?? .retired,
+                    usageCount: key.usageCount, cardCount: key.cardCount, created: Date(timeIntervalSince1970: key.createdAt),
+                    retired: key.retiredAt.map(Date.init(timeIntervalSince1970:)))
             }
         }
     }
@@ -313,27 +266,17 @@ extension Vault {
 
     /// The active data key, rotated first if it reached its usage limit. One cached
     /// statement, columns read by index: it runs once per tokenization on the writer.
-    func activeDataKey(_ db: Database, events: inout [VaultAuditEvent.Kind], now: Date) throws -> DataKey {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT id, usage_count, wrapped_key, kek_id FROM vault_keys
-                        WHERE purpose = 'data' AND status = 'active'
-                        """))
-        else { throw Self.keysNotInitialized }
-        let id: String = try row.decode(atIndex: 0)
-        let usage: Int64 = try row.decode(atIndex: 1)
+    func activeDataKey(_ tx: any VaultTransaction, events: inout [VaultAuditEvent.Kind], now: Date) throws -> DataKey {
+        guard let row = try tx.activeDataKey() else { throw Self.keysNotInitialized }
         let key: DataKey
-        if let cached = unwrapped.withLock({ $0[id] }) {
-            key = DataKey(id: id, key: cached, usageCount: usage)
+        if let cached = unwrapped.withLock({ $0[row.id] }) {
+            key = DataKey(id: row.id, key: cached, usageCount: row.usageCount)
         } else {
             key = DataKey(
-                id: id, key: try unwrap(id: id, wrapped: try row.decode(atIndex: 2), kekID: try row.decode(atIndex: 3)),
-                usageCount: usage)
+                id: row.id, key: try unwrap(id: row.id, wrapped: row.wrappedKey, kekID: row.kekID), usageCount: row.usageCount)
         }
         if key.usageCount >= configuration.dataKeyUsageLimit {
-            return try rotateForUsage(db, from: key, events: &events, now: now)
+            return try rotateForUsage(tx, from: key, events: &events, now: now)
         }
         return key
     }
@@ -341,10 +284,10 @@ extension Vault {
     /// Replaces a data key that reached its usage limit. The old key keeps its rows
     /// (decrypting is not limited) and becomes ``VaultKeyStatus/full``.
     func rotateForUsage(
-        _ db: Database, from old: DataKey, events: inout [VaultAuditEvent.Kind], now: Date
+        _ tx: any VaultTransaction, from old: DataKey, events: inout [VaultAuditEvent.Kind], now: Date
     ) throws -> DataKey {
-        try db.execute(sql: "UPDATE vault_keys SET status = 'full' WHERE id = ?", arguments: [old.id])
-        let fresh = try createKey(db, purpose: "data", now: now)
+        try tx.setKeyStatus(id: old.id, status: VaultKeyStatus.full.rawValue)
+        let fresh = try createKey(tx, purpose: "data", now: now)
         events.append(.dataKeyCreated(keyID: fresh.id))
         events.append(.dataKeyRotated(from: old.id, to: fresh.id, reason: .usageLimit))
         logger.notice(
@@ -353,21 +296,17 @@ extension Vault {
         return fresh
     }
 
-    func activeFingerprintKey(_ db: Database) throws -> SymmetricKey {
-        guard
-            let id = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT id FROM vault_keys WHERE purpose = 'fingerprint' AND status = 'active'"))
-        else { throw Self.keysNotInitialized }
-        return try unwrapKey(db, id: id).key
+    func activeFingerprintKey(_ tx: any VaultTransaction) throws -> SymmetricKey {
+        guard let id = try tx.activeKeyID(purpose: "fingerprint") else { throw Self.keysNotInitialized }
+        return try unwrapKey(tx, id: id).key
     }
 
-    func countUse(of key: inout DataKey, _ db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE vault_keys SET usage_count = usage_count + 1 WHERE id = ?")
-            .execute(arguments: [key.id])
+    func countUse(of key: inout DataKey, _ tx: any VaultTransaction) throws {
+        try tx.countUse(ofKey: key.id)
         key.usageCount += 1
     }
 
-    func createKey(_ db: Database, purpose: String, now: Date) throws -> DataKey {
+    func createKey(_ tx: any VaultTransaction, purpose: String, now: Date) throws -> DataKey {
         let key: SymmetricKey
         let id: String
         let wrapped: [UInt8]
@@ -378,32 +317,20 @@ extension Vault {
         } catch {
             throw VaultError.crypto("making a \(purpose) key", error)
         }
-        try db.execute(
-            sql: """
-                INSERT INTO vault_keys (id, purpose, status, wrapped_key, kek_id, usage_count, created_at)
-                VALUES (?, ?, 'active', ?, ?, 0, ?)
-                """,
-            arguments: [id, purpose, Data(wrapped), kekID, now.timeIntervalSince1970])
+        try tx.insertKey(id: id, purpose: purpose, wrappedKey: Data(wrapped), kekID: kekID, createdAt: now.timeIntervalSince1970)
         unwrapped.withLock { $0[id] = key }
         return DataKey(id: id, key: key, usageCount: 0)
     }
 
     /// A key by id, unwrapped (from the cache when possible), with its current usage count.
-    func unwrapKey(_ db: Database, id: String) throws -> DataKey {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT usage_count, wrapped_key, kek_id FROM vault_keys WHERE id = ?"),
-                arguments: [id])
-        else {
+    func unwrapKey(_ tx: any VaultTransaction, id: String) throws -> DataKey {
+        guard let row = try tx.key(id: id) else {
             throw VaultError(.keyUnavailable, "the key \(VaultError.quoted(id)) does not exist")
         }
-        let usage: Int64 = try row.decode(atIndex: 0)
         if let cached = unwrapped.withLock({ $0[id] }) {
-            return DataKey(id: id, key: cached, usageCount: usage)
+            return DataKey(id: id, key: cached, usageCount: row.usageCount)
         }
-        return DataKey(
-            id: id, key: try unwrap(id: id, wrapped: try row.decode(atIndex: 1), kekID: try row.decode(atIndex: 2)),
-            usageCount: usage)
+        return DataKey(id: id, key: try unwrap(id: id, wrapped: row.wrappedKey, kekID: row.kekID), usageCount: row.usageCount)
     }
 
     /// Unwraps a key row's material and caches it by id.
@@ -423,11 +350,8 @@ extension Vault {
         return key
     }
 
-    func checkKeyEncryptionKey(_ db: Database) throws {
-        if let other = try String.fetchOne(
-            db, sql: "SELECT kek_id FROM vault_keys WHERE status != 'retired' AND kek_id != ? LIMIT 1",
-            arguments: [kekID])
-        {
+    func checkKeyEncryptionKey(_ tx: any VaultTransaction) throws {
+        if let other = try tx.keyEncryptionKey(otherThan: kekID) {
             throw wrongKEK(expected: other)
         }
     }
@@ -450,12 +374,9 @@ extension Vault {
         if let cached = activeKeys.withLock({ keys in keys.data.flatMap { data in keys.fingerprint.map { (data, $0) } } }) {
             return cached
         }
-        let loaded = try await read("reading the vault's active keys") { db -> (DataKey, SymmetricKey) in
-            guard
-                let dataID = try String.fetchOne(
-                    db.cachedStatement(sql: "SELECT id FROM vault_keys WHERE purpose = 'data' AND status = 'active'"))
-            else { throw Self.keysNotInitialized }
-            return (try self.unwrapKey(db, id: dataID), try self.activeFingerprintKey(db))
+        let loaded = try await read("reading the vault's active keys") { tx -> (DataKey, SymmetricKey) in
+            guard let dataID = try tx.activeKeyID(purpose: "data") else { throw Self.keysNotInitialized }
+            return (try self.unwrapKey(tx, id: dataID), try self.activeFingerprintKey(tx))
         }
         activeKeys.withLock { keys in
             if keys.data == nil { keys.data = loaded.0 }
@@ -467,7 +388,7 @@ extension Vault {
     /// The fingerprint key: from memory after the first call (see ``sealingKeys()``).
     func fingerprintKey() async throws(VaultError) -> SymmetricKey {
         if let cached = activeKeys.withLock({ $0.fingerprint }) { return cached }
-        let key = try await read("reading the fingerprint key") { db in try self.activeFingerprintKey(db) }
+        let key = try await read("reading the fingerprint key") { tx in try self.activeFingerprintKey(tx) }
         activeKeys.withLock { $0.fingerprint = key }
         return key
     }
@@ -487,6 +408,6 @@ extension Vault {
         if let cached = unwrapped.withLock({ $0[id] }) {
             return DataKey(id: id, key: cached, usageCount: 0)
         }
-        return try await read("loading a data key") { db in try self.unwrapKey(db, id: id) }
+        return try await read("loading a data key") { tx in try self.unwrapKey(tx, id: id) }
     }
 }

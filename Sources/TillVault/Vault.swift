@@ -1,5 +1,4 @@
 public import Foundation
-import GRDB
 public import Logging
 import Synchronization
 import TillCore
@@ -17,7 +16,8 @@ public import TillStore
 /// - Every detokenization goes through the ``VaultAuditSink`` first; if that fails, the
 ///   number is not handed out.
 ///
-/// All SQLite work runs through GRDB's async `read`/`write`, off the cooperative pool.
+/// All storage goes through ``VaultStore`` (TillStore keeps the SQL); its async reads and
+/// writes run off the cooperative pool.
 public final class Vault: Sendable {
     /// Limits and lifetimes, with production defaults.
     public struct Configuration: Sendable {
@@ -41,7 +41,7 @@ public final class Vault: Sendable {
         }
     }
 
-    let store: StoreDatabase
+    let store: any VaultStore
     let kek: KeyEncryptionKey
     let kekID: String
     let audit: any VaultAuditSink
@@ -54,7 +54,7 @@ public final class Vault: Sendable {
     let activeKeys = Mutex(ActiveKeys())
     let cvcs = CVCStore()
 
-    /// A vault over `store`, which must have been opened with ``VaultSchema/migrations``.
+    /// A vault over `store`, which must have been opened with `VaultSchema.migrations` (in TillStore).
     ///
     /// - Parameters:
     ///   - store: The database.
@@ -64,7 +64,7 @@ public final class Vault: Sendable {
     ///   - logger: For key operations and failures; never given card data.
     ///   - now: The clock: expiry checks, CVC lifetimes, timestamps.
     public init(
-        store: StoreDatabase,
+        store: any VaultStore,
         kek: KeyEncryptionKey,
         audit: any VaultAuditSink = DiscardingVaultAuditSink(),
         configuration: Configuration = Configuration(),
@@ -133,23 +133,17 @@ public final class Vault: Sendable {
 
         // Concurrent tokenizations share one transaction (one fsync); each runs in its own
         // savepoint and sees the usage counts of those before it, so the limit still holds.
-        let (active, events) = try await groupWrite("storing a card") { db in
+        let (active, events) = try await groupWrite("storing a card") { tx in
             var events: [VaultAuditEvent.Kind] = []
-            var active = try self.activeDataKey(db, events: &events, now: now)
+            var active = try self.activeDataKey(tx, events: &events, now: now)
             let sealed = active.id == keys.data.id
                 ? presealed : try Self.seal(payload, token: token, merchant: merchant, key: active)
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO vault_cards
-                        (token, merchant, key_id, sealed, fingerprint, brand, bin, last4, exp_month, exp_year, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(
-                arguments: [
-                    token, merchant, active.id, Data(sealed), fingerprint, summary.brand.rawValue, summary.bin,
-                    summary.last4, expiry.month, expiry.year, now.timeIntervalSince1970,
-                ])
-            try self.countUse(of: &active, db)
+            try tx.insertCard(
+                VaultCardRow(
+                    token: token, merchant: merchant, keyID: active.id, sealed: Data(sealed), fingerprint: fingerprint,
+                    brand: summary.brand.rawValue, bin: summary.bin, last4: summary.last4, expMonth: expiry.month,
+                    expYear: expiry.year, createdAt: now.timeIntervalSince1970))
+            try self.countUse(of: &active, tx)
             return (active, events)
         }
         if active.id != keys.data.id { noteActiveDataKey(active) }
@@ -165,26 +159,15 @@ public final class Vault: Sendable {
     ///
     /// - Throws: ``VaultError/Code/tokenNotFound`` unless `token` belongs to `merchant`.
     public func card(token: String, merchant: String) async throws(VaultError) -> CardToken {
-        let found = try quickRead("looking up a token") { db -> CardToken? in
-            guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(
-                        sql: """
-                            SELECT brand, bin, last4, exp_month, exp_year, fingerprint, created_at
-                            FROM vault_cards WHERE token = ? AND merchant = ?
-                            """),
-                    arguments: [token, merchant])
-            else { return nil }
-            let brandName: String = try row.decode(atIndex: 0)
-            guard let brand = CardBrand(rawValue: brandName) else {
+        let found = try quickRead("looking up a token") { tx -> CardToken? in
+            guard let row = try tx.card(token: token, merchant: merchant) else { return nil }
+            guard let brand = CardBrand(rawValue: row.brand) else {
                 throw VaultError(.storageFailure, "the stored brand of token \(VaultError.quoted(token)) is not one Till knows")
             }
             return CardToken(
-                id: token, merchant: merchant, brand: brand,
-                bin: try row.decode(atIndex: 1), last4: try row.decode(atIndex: 2),
-                expiry: CardExpiry(uncheckedMonth: try row.decode(atIndex: 3), year: try row.decode(atIndex: 4)),
-                fingerprint: try row.decode(atIndex: 5),
-                created: Date(timeIntervalSince1970: try row.decode(atIndex: 6)))
+                id: token, merchant: merchant, brand: brand, bin: row.bin, last4: row.last4,
+                expiry: CardExpiry(uncheckedMonth: row.expMonth, year: row.expYear), fingerprint: row.fingerprint,
+                created: Date(timeIntervalSince1970: row.createdAt))
         }
         guard let found else { throw .tokenNotFound(token) }
         return found
@@ -221,14 +204,7 @@ public final class Vault: Sendable {
             }
         }
 
-        let row = try quickRead("looking up a token") { db -> (keyID: String, sealed: Data)? in
-            guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT key_id, sealed FROM vault_cards WHERE token = ? AND merchant = ?"),
-                    arguments: [token, merchant])
-            else { return nil }
-            return (try row.decode(atIndex: 0), try row.decode(atIndex: 1))
-        }
+        let row = try quickRead("looking up a token") { tx in try tx.sealedCard(token: token, merchant: merchant) }
         guard let row else {
             try? await audited(.tokenNotFound)
             throw .tokenNotFound(token)
@@ -342,29 +318,29 @@ public final class Vault: Sendable {
     }
 
     func write<T: Sendable>(
-        _ what: String, _ body: @escaping @Sendable (Database) throws -> T
+        _ what: String, _ body: @escaping @Sendable (any VaultTransaction) throws -> T
     ) async throws(VaultError) -> T {
-        do { return try await store.pool.write(body) } catch { throw Self.storageError(what, error) }
+        do { return try await store.vaultWrite(body) } catch { throw Self.storageError(what, error) }
     }
 
     /// Like ``write(_:_:)``, but in a transaction shared with concurrent callers: see
     /// ``StoreDatabase/groupWrite(_:)``.
     func groupWrite<T: Sendable>(
-        _ what: String, _ body: @escaping @Sendable (Database) throws -> T
+        _ what: String, _ body: @escaping @Sendable (any VaultTransaction) throws -> T
     ) async throws(VaultError) -> T {
-        do { return try await store.groupWrite(body) } catch { throw Self.storageError(what, error) }
+        do { return try await store.vaultGroupWrite(body) } catch { throw Self.storageError(what, error) }
     }
 
     func read<T: Sendable>(
-        _ what: String, _ body: @escaping @Sendable (Database) throws -> T
+        _ what: String, _ body: @escaping @Sendable (any VaultTransaction) throws -> T
     ) async throws(VaultError) -> T {
-        do { return try await store.pool.read(body) } catch { throw Self.storageError(what, error) }
+        do { return try await store.vaultRead(body) } catch { throw Self.storageError(what, error) }
     }
 
     /// Like ``read(_:_:)`` for an indexed point lookup on the request path, on the calling
     /// thread: see ``StoreDatabase/quickRead(_:)``.
-    func quickRead<T>(_ what: String, _ body: (Database) throws -> T) throws(VaultError) -> T {
-        do { return try store.quickRead(body) } catch { throw Self.storageError(what, error) }
+    func quickRead<T>(_ what: String, _ body: (any VaultTransaction) throws -> T) throws(VaultError) -> T {
+        do { return try store.vaultQuickRead(body) } catch { throw Self.storageError(what, error) }
     }
 
     /// A vault error thrown inside a database closure as it is; anything else as a storage
@@ -383,15 +359,5 @@ public final class Vault: Sendable {
                 throw VaultError(.auditFailure, "the key operation was done, but the audit sink failed to record it: \(error)")
             }
         }
-    }
-}
-
-/// What a storage error says, without SQL or arguments.
-enum StorageErrorText {
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? DatabaseError {
-            return "SQLite \(error.resultCode): \(error.message ?? "no message")"
-        }
-        return String(describing: error)
     }
 }

@@ -1,4 +1,5 @@
 public import TillCore
+import TillStore
 
 /// Why a vault operation failed.
 ///
@@ -83,7 +84,7 @@ public struct VaultError: Error, Sendable, Hashable, CustomStringConvertible {
     static func storage(_ what: String, _ error: any Error) -> VaultError {
         // GRDB keeps statement arguments out of its errors by default, and no card data is
         // ever an argument; the message still names only the SQLite result, not the SQL.
-        VaultError(.storageFailure, "\(what) failed: \(StorageErrorText.describe(error))")
+        VaultError(.storageFailure, "\(what) failed: \(StoreDatabase.describe(error))")
     }
 
     static func crypto(_ what: String, _ error: any Error) -> VaultError {

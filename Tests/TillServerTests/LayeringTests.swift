@@ -44,4 +44,11 @@ struct LayeringTests {
             #expect(imported.isDisjoint(with: above), "\(module) imports \(imported.intersection(above).sorted())")
         }
     }
+
+    @Test("Only TillStore speaks SQL: the vault and the engine reach their rows through its protocols")
+    func onlyTheStoreSpeaksSQL() throws {
+        for module in ["TillVault", "TillPayments", "TillCore", "TillGateway", "TillAudit"] {
+            #expect(!(try Self.imports(of: module)).contains("GRDB"), "\(module) imports GRDB")
+        }
+    }
 }

@@ -1,5 +1,4 @@
-import GRDB
-public import TillStore
+public import GRDB
 
 /// The vault's tables. Nothing in them can hold a card number or a CVC in clear:
 ///
