@@ -79,98 +79,106 @@ extension PaymentEngine {
     // MARK: Disputes through the API
 
     /// A merchant's dispute and the payment that owns it; other merchants' are not found.
-    public func loadDispute(_ disputeID: String, merchantID: String) async throws -> (Loaded, Dispute) {
-        guard disputeID.hasPrefix("dp_"), let record = try await store.payment(childKey: disputeID),
-            record.merchantId == merchantID
-        else {
-            throw PaymentError.notFound(.dispute, id: disputeID)
+    public func loadDispute(_ disputeID: String, merchantID: String) async throws(PaymentError) -> (Loaded, Dispute) {
+        try await typed {
+            guard disputeID.hasPrefix("dp_"), let record = try await store.payment(childKey: disputeID),
+                record.merchantId == merchantID
+            else {
+                throw PaymentError.notFound(.dispute, id: disputeID)
+            }
+            let loaded = try Self.decode(record)
+            guard let dispute = loaded.payment.dispute(id: disputeID) else { throw PaymentError.notFound(.dispute, id: disputeID) }
+            return (loaded, dispute)
         }
-        let loaded = try Self.decode(record)
-        guard let dispute = loaded.payment.dispute(id: disputeID) else { throw PaymentError.notFound(.dispute, id: disputeID) }
-        return (loaded, dispute)
     }
 
     /// The merchant's disputes, newest first; `paymentID` narrows them to one payment.
-    public func disputes(merchantID: String, paymentID: String?) async throws -> [(Loaded, Dispute)] {
-        var payments: [Loaded] = []
-        if let paymentID {
-            payments = [try await load(paymentID, merchantID: merchantID)]
-        } else {
-            let owners = Set(try await store.childKeys(prefix: "dp_", merchantID: merchantID).map(\.paymentId))
-            for owner in owners.sorted() {
-                if let record = try await store.payment(id: owner, merchantID: merchantID) {
-                    payments.append(try Self.decode(record))
+    public func disputes(merchantID: String, paymentID: String?) async throws(PaymentError) -> [(Loaded, Dispute)] {
+        try await typed {
+            var payments: [Loaded] = []
+            if let paymentID {
+                payments = [try await load(paymentID, merchantID: merchantID)]
+            } else {
+                let owners = Set(try await store.childKeys(prefix: "dp_", merchantID: merchantID).map(\.paymentId))
+                for owner in owners.sorted() {
+                    if let record = try await store.payment(id: owner, merchantID: merchantID) {
+                        payments.append(try Self.decode(record))
+                    }
                 }
             }
+            let all = payments.flatMap { loaded in loaded.payment.disputes.map { (loaded, $0) } }
+            return all.sorted { ($0.1.openedAt, $0.1.id) > ($1.1.openedAt, $1.1.id) }
         }
-        let all = payments.flatMap { loaded in loaded.payment.disputes.map { (loaded, $0) } }
-        return all.sorted { ($0.1.openedAt, $0.1.id) > ($1.1.openedAt, $1.1.id) }
     }
 
     /// Sends evidence to the gateway, then marks the dispute under review.
-    public func submitEvidence(disputeID: String, merchantID: String, evidence: DisputeEvidence) async throws -> (Loaded, Dispute) {
-        let (first, _) = try await loadDispute(disputeID, merchantID: merchantID)
-        return try await locks.withLock(first.payment.id) {
-            var (loaded, dispute) = try await self.loadDispute(disputeID, merchantID: merchantID)
-            // Refuse before calling when the state machine would: nothing is sent twice.
-            var trial = loaded.payment
-            let change: Change
-            do {
-                change = try trial.submitDisputeEvidence(id: dispute.id, at: self.now())
-            } catch let error as CheckoutError {
-                throw PaymentError.refused(error)
+    public func submitEvidence(disputeID: String, merchantID: String, evidence: DisputeEvidence) async throws(PaymentError) -> (Loaded, Dispute) {
+        try await typed {
+            let (first, _) = try await loadDispute(disputeID, merchantID: merchantID)
+            return try await locks.withLock(first.payment.id) {
+                var (loaded, dispute) = try await self.loadDispute(disputeID, merchantID: merchantID)
+                // Refuse before calling when the state machine would: nothing is sent twice.
+                var trial = loaded.payment
+                let change: Change
+                do {
+                    change = try trial.submitDisputeEvidence(id: dispute.id, at: self.now())
+                } catch let error as CheckoutError {
+                    throw PaymentError.refused(error)
+                }
+                guard change == .applied else {
+                    throw PaymentError(
+                        .disputeConflict(code: "evidence_already_submitted"),
+                        "evidence for dispute \(dispute.id) was already submitted; it is \(dispute.status.apiName)")
+                }
+                let outcome = try await self.gateway(for: loaded).checkedSubmitDisputeEvidence(
+                    DisputeEvidenceRequest(
+                        disputeReference: try Self.disputeReference(dispute), evidence: evidence, submit: true,
+                        idempotencyKey: "\(dispute.id)-evidence-\(dispute.stage.rawValue)"))
+                try Self.throwIfRefused(outcome, dispute: dispute, loaded: loaded)
+                let before = dispute
+                do {
+                    try loaded.payment.submitDisputeEvidence(id: dispute.id, at: self.now())
+                } catch let error as CheckoutError {
+                    throw PaymentError.refused(error)
+                }
+                dispute = loaded.payment.dispute(id: dispute.id) ?? dispute
+                try await self.saveDispute(&loaded, before: before, after: dispute)
+                return (loaded, dispute)
             }
-            guard change == .applied else {
-                throw PaymentError(
-                    .disputeConflict(code: "evidence_already_submitted"),
-                    "evidence for dispute \(dispute.id) was already submitted; it is \(dispute.status.apiName)")
-            }
-            let outcome = try await self.gateway(for: loaded).checkedSubmitDisputeEvidence(
-                DisputeEvidenceRequest(
-                    disputeReference: try Self.disputeReference(dispute), evidence: evidence, submit: true,
-                    idempotencyKey: "\(dispute.id)-evidence-\(dispute.stage.rawValue)"))
-            try Self.throwIfRefused(outcome, dispute: dispute, loaded: loaded)
-            let before = dispute
-            do {
-                try loaded.payment.submitDisputeEvidence(id: dispute.id, at: self.now())
-            } catch let error as CheckoutError {
-                throw PaymentError.refused(error)
-            }
-            dispute = loaded.payment.dispute(id: dispute.id) ?? dispute
-            try await self.saveDispute(&loaded, before: before, after: dispute)
-            return (loaded, dispute)
         }
     }
 
     /// Accepts the dispute at the gateway: the disputed amount is charged back for good.
-    public func acceptDispute(disputeID: String, merchantID: String) async throws -> (Loaded, Dispute) {
-        let (first, _) = try await loadDispute(disputeID, merchantID: merchantID)
-        return try await locks.withLock(first.payment.id) {
-            var (loaded, dispute) = try await self.loadDispute(disputeID, merchantID: merchantID)
-            var trial = loaded.payment
-            let change: Change
-            do {
-                change = try trial.acceptDispute(id: dispute.id, transactionID: Identifiers.make("txn"), at: self.now())
-            } catch let error as CheckoutError {
-                throw PaymentError.refused(error)
+    public func acceptDispute(disputeID: String, merchantID: String) async throws(PaymentError) -> (Loaded, Dispute) {
+        try await typed {
+            let (first, _) = try await loadDispute(disputeID, merchantID: merchantID)
+            return try await locks.withLock(first.payment.id) {
+                var (loaded, dispute) = try await self.loadDispute(disputeID, merchantID: merchantID)
+                var trial = loaded.payment
+                let change: Change
+                do {
+                    change = try trial.acceptDispute(id: dispute.id, transactionID: Identifiers.make("txn"), at: self.now())
+                } catch let error as CheckoutError {
+                    throw PaymentError.refused(error)
+                }
+                guard change == .applied else {
+                    throw PaymentError(
+                        .disputeConflict(code: "dispute_closed"), "dispute \(dispute.id) is already \(dispute.status.apiName)")
+                }
+                let outcome = try await self.gateway(for: loaded).checkedAcceptDispute(
+                    DisputeAcceptRequest(
+                        disputeReference: try Self.disputeReference(dispute), idempotencyKey: "\(dispute.id)-accept"))
+                try Self.throwIfRefused(outcome, dispute: dispute, loaded: loaded)
+                let before = dispute
+                do {
+                    try loaded.payment.acceptDispute(id: dispute.id, transactionID: Identifiers.make("txn"), at: self.now())
+                } catch let error as CheckoutError {
+                    throw PaymentError.refused(error)
+                }
+                dispute = loaded.payment.dispute(id: dispute.id) ?? dispute
+                try await self.saveDispute(&loaded, before: before, after: dispute)
+                return (loaded, dispute)
             }
-            guard change == .applied else {
-                throw PaymentError(
-                    .disputeConflict(code: "dispute_closed"), "dispute \(dispute.id) is already \(dispute.status.apiName)")
-            }
-            let outcome = try await self.gateway(for: loaded).checkedAcceptDispute(
-                DisputeAcceptRequest(
-                    disputeReference: try Self.disputeReference(dispute), idempotencyKey: "\(dispute.id)-accept"))
-            try Self.throwIfRefused(outcome, dispute: dispute, loaded: loaded)
-            let before = dispute
-            do {
-                try loaded.payment.acceptDispute(id: dispute.id, transactionID: Identifiers.make("txn"), at: self.now())
-            } catch let error as CheckoutError {
-                throw PaymentError.refused(error)
-            }
-            dispute = loaded.payment.dispute(id: dispute.id) ?? dispute
-            try await self.saveDispute(&loaded, before: before, after: dispute)
-            return (loaded, dispute)
         }
     }
 

@@ -24,43 +24,45 @@ extension PaymentEngine {
 
     /// Applies a verified gateway event through the state machine, under the payment's
     /// lock, deduplicated by event id in the same transaction as its effects.
-    public func receive(_ event: GatewayEvent, gateway: String) async throws -> EventDisposition {
-        if try await store.hasGatewayEvent(gateway: gateway, eventID: event.id) { return .duplicate }
-        if case .ignored = event.kind {
-            _ = try await store.recordGatewayEvent(gateway: gateway, eventID: event.id, at: now())
-            return .ignored
-        }
-        guard let record = try await paymentRecord(for: event, gateway: gateway) else {
-            logger.notice(
-                "gateway event for no known payment",
-                metadata: ["gateway": "\(gateway)", "event": "\(event.id)", "type": "\(event.type)"])
-            return .unknownPayment
-        }
-        return try await locks.withLock(record.id) {
-            guard let fresh = try await self.store.payment(id: record.id) else { return .unknownPayment }
-            if try await self.store.hasGatewayEvent(gateway: gateway, eventID: event.id) { return .duplicate }
-            var loaded = try Self.decode(fresh)
-            let marker = (gateway: gateway, eventID: event.id)
-            let outcome: Applied
-            do {
-                outcome = try await self.apply(event, to: &loaded, marker: marker)
-            } catch let conflict as StoreConflict {
-                guard case .duplicateGatewayEvent = conflict else { throw conflict }
-                return .duplicate
-            } catch let error as CheckoutError {
-                try await self.contradiction(event, gateway: gateway, payment: record.id, reason: error.message)
-                return .contradiction
-            } catch let error as PaymentError {
-                try await self.contradiction(event, gateway: gateway, payment: record.id, reason: error.message)
-                return .contradiction
+    public func receive(_ event: GatewayEvent, gateway: String) async throws(PaymentError) -> EventDisposition {
+        try await typed {
+            if try await store.hasGatewayEvent(gateway: gateway, eventID: event.id) { return .duplicate }
+            if case .ignored = event.kind {
+                _ = try await store.recordGatewayEvent(gateway: gateway, eventID: event.id, at: now())
+                return .ignored
             }
-            switch outcome {
-            case .savedWithEvent:
-                return .applied
-            case .changed, .unchanged:
-                let first = try await self.store.recordGatewayEvent(gateway: gateway, eventID: event.id, at: self.now())
-                guard first else { return .duplicate }
-                return outcome == .changed ? .applied : .unchanged
+            guard let record = try await paymentRecord(for: event, gateway: gateway) else {
+                logger.notice(
+                    "gateway event for no known payment",
+                    metadata: ["gateway": "\(gateway)", "event": "\(event.id)", "type": "\(event.type)"])
+                return .unknownPayment
+            }
+            return try await locks.withLock(record.id) {
+                guard let fresh = try await self.store.payment(id: record.id) else { return .unknownPayment }
+                if try await self.store.hasGatewayEvent(gateway: gateway, eventID: event.id) { return .duplicate }
+                var loaded = try Self.decode(fresh)
+                let marker = (gateway: gateway, eventID: event.id)
+                let outcome: Applied
+                do {
+                    outcome = try await self.apply(event, to: &loaded, marker: marker)
+                } catch let conflict as StoreConflict {
+                    guard case .duplicateGatewayEvent = conflict else { throw conflict }
+                    return .duplicate
+                } catch let error as CheckoutError {
+                    try await self.contradiction(event, gateway: gateway, payment: record.id, reason: error.message)
+                    return .contradiction
+                } catch let error as PaymentError {
+                    try await self.contradiction(event, gateway: gateway, payment: record.id, reason: error.message)
+                    return .contradiction
+                }
+                switch outcome {
+                case .savedWithEvent:
+                    return .applied
+                case .changed, .unchanged:
+                    let first = try await self.store.recordGatewayEvent(gateway: gateway, eventID: event.id, at: self.now())
+                    guard first else { return .duplicate }
+                    return outcome == .changed ? .applied : .unchanged
+                }
             }
         }
     }

@@ -77,72 +77,74 @@ public final class PaymentEngine: Sendable {
     /// `authorization.failure` carries the decline taxonomy and the gateway's code. Throws
     /// ``PaymentError`` for what refuses the request itself (an unknown token, gateway or
     /// currency) and for a declined automatic capture.
-    public func create(_ request: NewPayment, merchantID: String) async throws -> Loaded {
-        guard let brand = try await cards.brand(token: request.token, merchantID: merchantID) else {
-            throw PaymentError(.invalidParameter(param: "token", code: "token_invalid"), "no such token")
-        }
-        if let preferred = request.gateway, gateways[preferred] == nil {
-            throw PaymentError(.invalidParameter(param: "gateway", code: "parameter_invalid"), "no gateway is named \(preferred)")
-        }
-        let routing = RoutingContext(
-            amount: request.amount, cardBrand: brand, merchantID: merchantID, preferredGateway: request.gateway)
-        guard let first = router.candidates(for: routing).usable.first else {
-            throw PaymentError(
-                .invalidParameter(param: "currency", code: "no_gateway"),
-                "no configured gateway can take a \(request.amount.currency.code) payment")
-        }
+    public func create(_ request: NewPayment, merchantID: String) async throws(PaymentError) -> Loaded {
+        try await typed {
+            guard let brand = try await cards.brand(token: request.token, merchantID: merchantID) else {
+                throw PaymentError(.invalidParameter(param: "token", code: "token_invalid"), "no such token")
+            }
+            if let preferred = request.gateway, gateways[preferred] == nil {
+                throw PaymentError(.invalidParameter(param: "gateway", code: "parameter_invalid"), "no gateway is named \(preferred)")
+            }
+            let routing = RoutingContext(
+                amount: request.amount, cardBrand: brand, merchantID: merchantID, preferredGateway: request.gateway)
+            guard let first = router.candidates(for: routing).usable.first else {
+                throw PaymentError(
+                    .invalidParameter(param: "currency", code: "no_gateway"),
+                    "no configured gateway can take a \(request.amount.currency.code) payment")
+            }
 
-        let id = Identifiers.make("pay")
-        let authorizationID = Identifiers.make("txn")
-        let date = now()
-        let payment: Payment
-        do {
-            payment = try Payment(id: id, amount: request.amount, authorizationID: authorizationID, at: date)
-        } catch {
-            throw PaymentError.refused(error)
-        }
-        let metadata = String(decoding: JSONValue.object(request.metadata.mapValues { .string($0) }).data, as: UTF8.self)
-        var loaded = Loaded(
-            record: PaymentRecord(
-                id: id, merchantId: merchantID, gateway: first.name, captureMode: request.captureMode.rawValue,
-                token: request.token, description: request.description, metadata: metadata, state: Data(), status: "",
-                amount: request.amount.minorUnits, currency: request.amount.currency.code.lowercased(), inFlight: true,
-                version: 1, createdAt: date, updatedAt: date),
-            payment: payment)
-        try stamp(&loaded, at: date)
-        // Both must be durable before the gateway call and neither needs the other, so the
-        // detokenization (and its audit entry) is written while the pending authorization is:
-        // one disk flush of waiting instead of two.
-        async let detokenized = cards.card(token: request.token, merchantID: merchantID, purpose: "authorize \(id)")
-        let claim = PaymentWrites.companion?.idempotencyRecord(forWriteOf: loaded)
-        try await store.insert(PaymentWrite(payment: loaded.record, childKeys: [authorizationID], idempotencyClaim: claim))
-        if let claim { PaymentWrites.companion?.saved(claim) }
-        let firstCard = try await detokenized
+            let id = Identifiers.make("pay")
+            let authorizationID = Identifiers.make("txn")
+            let date = now()
+            let payment: Payment
+            do {
+                payment = try Payment(id: id, amount: request.amount, authorizationID: authorizationID, at: date)
+            } catch let error as CheckoutError {
+                throw PaymentError.refused(error)
+            }
+            let metadata = String(decoding: JSONValue.object(request.metadata.mapValues { .string($0) }).data, as: UTF8.self)
+            var loaded = Loaded(
+                record: PaymentRecord(
+                    id: id, merchantId: merchantID, gateway: first.name, captureMode: request.captureMode.rawValue,
+                    token: request.token, description: request.description, metadata: metadata, state: Data(), status: "",
+                    amount: request.amount.minorUnits, currency: request.amount.currency.code.lowercased(), inFlight: true,
+                    version: 1, createdAt: date, updatedAt: date),
+                payment: payment)
+            try stamp(&loaded, at: date)
+            // Both must be durable before the gateway call and neither needs the other, so the
+            // detokenization (and its audit entry) is written while the pending authorization is:
+            // one disk flush of waiting instead of two.
+            async let detokenized = cards.card(token: request.token, merchantID: merchantID, purpose: "authorize \(id)")
+            let claim = PaymentWrites.companion?.idempotencyRecord(forWriteOf: loaded)
+            try await store.insert(PaymentWrite(payment: loaded.record, childKeys: [authorizationID], idempotencyClaim: claim))
+            if let claim { PaymentWrites.companion?.saved(claim) }
+            let firstCard = try await detokenized
 
-        let created = loaded
-        return try await locks.withLock(id) {
-            var current = created
-            let authorization = current.payment.authorization
-            let result = try await router.authorize(routing) { gateway, attempt in
-                var card = firstCard
-                if attempt > 1 {
-                    // The previous gateway certainly did not process the request: the same
-                    // pending authorization moves to the next one, durably, before the call.
-                    current.record.gateway = gateway.name
-                    try await self.save(&current, events: [])
-                    card = try await self.cards.card(
-                        token: request.token, merchantID: merchantID, purpose: "authorize \(id)")
+            let created = loaded
+            return try await locks.withLock(id) {
+                var current = created
+                let authorization = current.payment.authorization
+                let result = try await router.authorize(routing) { gateway, attempt in
+                    var card = firstCard
+                    if attempt > 1 {
+                        // The previous gateway certainly did not process the request: the same
+                        // pending authorization moves to the next one, durably, before the call.
+                        current.record.gateway = gateway.name
+                        try await self.save(&current, events: [])
+                        card = try await self.cards.card(
+                            token: request.token, merchantID: merchantID, purpose: "authorize \(id)")
+                    }
+                    return AuthorizeRequest(
+                        reference: self.reference(current.payment, authorization), amount: request.amount, card: card,
+                        captureMode: .manual, description: request.description,
+                        metadata: request.metadata)
                 }
-                return AuthorizeRequest(
-                    reference: self.reference(current.payment, authorization), amount: request.amount, card: card,
-                    captureMode: .manual, description: request.description,
-                    metadata: request.metadata)
+                try await applyAuthorization(result, to: &current)
+                if request.captureMode == .automatic, current.payment.status == .authorized {
+                    try await captureLocked(&current, amount: nil, final: true)
+                }
+                return current
             }
-            try await applyAuthorization(result, to: &current)
-            if request.captureMode == .automatic, current.payment.status == .authorized {
-                try await captureLocked(&current, amount: nil, final: true)
-            }
-            return current
         }
     }
 
@@ -187,11 +189,13 @@ public final class PaymentEngine: Sendable {
 
     // MARK: Capture, void, refund
 
-    public func capture(paymentID: String, merchantID: String, amount: Int64?, final: Bool?) async throws -> Loaded {
-        try await locks.withLock(paymentID) {
-            var loaded = try await load(paymentID, merchantID: merchantID)
-            try await captureLocked(&loaded, amount: amount, final: final ?? true)
-            return loaded
+    public func capture(paymentID: String, merchantID: String, amount: Int64?, final: Bool?) async throws(PaymentError) -> Loaded {
+        try await typed {
+            try await locks.withLock(paymentID) {
+                var loaded = try await load(paymentID, merchantID: merchantID)
+                try await captureLocked(&loaded, amount: amount, final: final ?? true)
+                return loaded
+            }
         }
     }
 
@@ -219,71 +223,95 @@ public final class PaymentEngine: Sendable {
         try Self.throwIfRefused(outcome, loaded: loaded)
     }
 
-    public func void(paymentID: String, merchantID: String) async throws -> Loaded {
-        try await locks.withLock(paymentID) {
-            var loaded = try await load(paymentID, merchantID: merchantID)
-            let transaction: Transaction
-            do {
-                transaction = try loaded.payment.beginVoid(transactionID: Identifiers.make("txn"), at: now())
-            } catch let error as CheckoutError {
-                throw PaymentError.refused(error)
+    public func void(paymentID: String, merchantID: String) async throws(PaymentError) -> Loaded {
+        try await typed {
+            try await locks.withLock(paymentID) {
+                var loaded = try await load(paymentID, merchantID: merchantID)
+                let transaction: Transaction
+                do {
+                    transaction = try loaded.payment.beginVoid(transactionID: Identifiers.make("txn"), at: now())
+                } catch let error as CheckoutError {
+                    throw PaymentError.refused(error)
+                }
+                try await save(&loaded, childKeys: [transaction.id], events: [])
+                let outcome = try await gateway(for: loaded).checkedVoid(
+                    VoidRequest(
+                        reference: reference(loaded.payment, transaction),
+                        gatewayPaymentReference: loaded.record.gatewayPaymentReference ?? "",
+                        gatewayAuthorizationReference: loaded.record.gatewayAuthorizationReference))
+                try resolve(&loaded, transaction.id, Self.transactionOutcome(outcome) { $0.gatewayReference })
+                try await save(&loaded, events: [])
+                try Self.throwIfRefused(outcome, loaded: loaded)
+                return loaded
             }
-            try await save(&loaded, childKeys: [transaction.id], events: [])
-            let outcome = try await gateway(for: loaded).checkedVoid(
-                VoidRequest(
-                    reference: reference(loaded.payment, transaction),
-                    gatewayPaymentReference: loaded.record.gatewayPaymentReference ?? "",
-                    gatewayAuthorizationReference: loaded.record.gatewayAuthorizationReference))
-            try resolve(&loaded, transaction.id, Self.transactionOutcome(outcome) { $0.gatewayReference })
-            try await save(&loaded, events: [])
-            try Self.throwIfRefused(outcome, loaded: loaded)
-            return loaded
         }
     }
 
-    public func refund(paymentID: String, merchantID: String, amount: Int64?, reason: String?) async throws -> (Loaded, Transaction) {
-        try await locks.withLock(paymentID) {
-            var loaded = try await load(paymentID, merchantID: merchantID)
-            let transaction: Transaction
-            do {
-                transaction = try loaded.payment.beginRefund(
-                    transactionID: Identifiers.make("txn"),
-                    amount: amount.map { Money(minorUnits: $0, currency: loaded.payment.currency) }, at: now())
-            } catch let error as CheckoutError {
-                throw PaymentError.refused(error)
+    public func refund(paymentID: String, merchantID: String, amount: Int64?, reason: String?) async throws(PaymentError) -> (Loaded, Transaction) {
+        try await typed {
+            try await locks.withLock(paymentID) {
+                var loaded = try await load(paymentID, merchantID: merchantID)
+                let transaction: Transaction
+                do {
+                    transaction = try loaded.payment.beginRefund(
+                        transactionID: Identifiers.make("txn"),
+                        amount: amount.map { Money(minorUnits: $0, currency: loaded.payment.currency) }, at: now())
+                } catch let error as CheckoutError {
+                    throw PaymentError.refused(error)
+                }
+                try await save(&loaded, childKeys: [transaction.id], events: [])
+                // Refund from the latest capture; gateways that refund per payment ignore it.
+                let capture = loaded.payment.transactions.last { $0.kind == .capture && $0.status == .succeeded }
+                let outcome = try await gateway(for: loaded).checkedRefund(
+                    RefundRequest(
+                        reference: reference(loaded.payment, transaction),
+                        gatewayPaymentReference: loaded.record.gatewayPaymentReference ?? "",
+                        gatewayCaptureReference: capture?.gatewayReference, amount: transaction.amount, reason: reason),
+                    of: loaded.payment)
+                if case .succeeded(let result) = outcome, result.state == .pending {
+                    // Accepted but not settled: stays pending until a webhook or reconciliation.
+                    loaded.record.updatedAt = now()
+                } else {
+                    try resolve(&loaded, transaction.id, Self.transactionOutcome(outcome) { $0.refundReference })
+                }
+                try await save(&loaded, childKeys: outcome.reference { $0.refundReference }.map { [$0] } ?? [], events: [])
+                try Self.throwIfRefused(outcome, loaded: loaded)
+                return (loaded, loaded.payment.transaction(id: transaction.id) ?? transaction)
             }
-            try await save(&loaded, childKeys: [transaction.id], events: [])
-            // Refund from the latest capture; gateways that refund per payment ignore it.
-            let capture = loaded.payment.transactions.last { $0.kind == .capture && $0.status == .succeeded }
-            let outcome = try await gateway(for: loaded).checkedRefund(
-                RefundRequest(
-                    reference: reference(loaded.payment, transaction),
-                    gatewayPaymentReference: loaded.record.gatewayPaymentReference ?? "",
-                    gatewayCaptureReference: capture?.gatewayReference, amount: transaction.amount, reason: reason),
-                of: loaded.payment)
-            if case .succeeded(let result) = outcome, result.state == .pending {
-                // Accepted but not settled: stays pending until a webhook or reconciliation.
-                loaded.record.updatedAt = now()
-            } else {
-                try resolve(&loaded, transaction.id, Self.transactionOutcome(outcome) { $0.refundReference })
-            }
-            try await save(&loaded, childKeys: outcome.reference { $0.refundReference }.map { [$0] } ?? [], events: [])
-            try Self.throwIfRefused(outcome, loaded: loaded)
-            return (loaded, loaded.payment.transaction(id: transaction.id) ?? transaction)
         }
     }
 
     // MARK: Reading
 
-    public func load(_ paymentID: String, merchantID: String) async throws -> Loaded {
-        guard let record = try await store.payment(id: paymentID, merchantID: merchantID) else {
-            throw PaymentError.notFound(.payment, id: paymentID)
+    public func load(_ paymentID: String, merchantID: String) async throws(PaymentError) -> Loaded {
+        try await typed {
+            guard let record = try await store.payment(id: paymentID, merchantID: merchantID) else {
+                throw PaymentError.notFound(.payment, id: paymentID)
+            }
+            return try Self.decode(record)
         }
-        return try Self.decode(record)
     }
 
-    public static func decode(_ record: PaymentRecord) throws -> Loaded {
-        Loaded(record: record, payment: try Self.decoder.decode(Payment.self, from: record.state))
+    public static func decode(_ record: PaymentRecord) throws(PaymentError) -> Loaded {
+        do {
+            return Loaded(record: record, payment: try Self.decoder.decode(Payment.self, from: record.state))
+        } catch {
+            throw PaymentError(.internalFailure(description: "\(error)"), "payment \(record.id) does not decode")
+        }
+    }
+
+    /// Runs a public operation: its refusals are already ``PaymentError``s; anything else
+    /// (the disk, the vault) becomes ``PaymentError/Reason/internalFailure(description:)``.
+    func typed<T>(_ body: () async throws -> T) async throws(PaymentError) -> T {
+        do {
+            return try await body()
+        } catch let error as PaymentError {
+            throw error
+        } catch {
+            logger.error("payment operation failed", metadata: ["error": "\(String(reflecting: error))"])
+            throw PaymentError(
+                .internalFailure(description: String(describing: type(of: error))), "the operation could not be completed")
+        }
     }
 
     // MARK: Shared steps

@@ -28,6 +28,9 @@ public struct PaymentError: Error, Sendable, CustomStringConvertible {
         case outcomeUnknown(GatewayFailure)
         /// The payment's gateway is not configured in this daemon.
         case gatewayNotConfigured
+        /// Till itself failed (storage, the vault): nothing the caller can fix, and no
+        /// detail of it is shown (`description` names the error's type, for logs).
+        case internalFailure(description: String)
     }
 
     public var reason: Reason

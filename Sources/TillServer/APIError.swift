@@ -121,6 +121,10 @@ public struct APIError: Error, Sendable {
                 .badGateway, .gateway, code: "gateway_outcome_unknown", error.message, gateway: gatewayName, object: payment)
         case .gatewayNotConfigured:
             self = APIError(.serviceUnavailable, .gateway, code: "gateway_not_configured", error.message)
+        case .internalFailure:
+            self = APIError(
+                .internalServerError, .api, code: "internal_error",
+                "something went wrong on our side; the request id helps us find it")
         }
     }
 

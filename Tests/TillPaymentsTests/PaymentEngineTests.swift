@@ -99,6 +99,11 @@ struct PaymentEngineTests {
                 return nil
             }
         }
+        // The public operations throw PaymentError and nothing else: this only compiles so.
+        func typedLoad(_ id: String) async throws(PaymentError) -> PaymentEngine.Loaded {
+            try await harness.engine.load(id, merchantID: "m_1")
+        }
+        await #expect(throws: PaymentError.self) { _ = try await typedLoad("pay_typed") }
         let missing = await reason { _ = try await harness.engine.load("pay_missing", merchantID: "m_1") }
         guard case .notFound(.payment, id: "pay_missing")? = missing else { Issue.record("\(String(describing: missing))"); return }
 

@@ -36,6 +36,7 @@ struct PaymentErrorMappingTests {
             (PaymentError(.gatewayUnavailable(failure), "x", gateway: "paypal"), 502, "gateway_unavailable"),
             (PaymentError(.outcomeUnknown(failure), "x", gateway: "paypal"), 502, "gateway_outcome_unknown"),
             (PaymentError(.gatewayNotConfigured, "x", gateway: "old"), 503, "gateway_not_configured"),
+            (PaymentError(.internalFailure(description: "DatabaseError"), "x"), 500, "internal_error"),
         ]
         for (error, status, code) in cases {
             let answer = APIError(error)
