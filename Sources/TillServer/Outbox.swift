@@ -123,7 +123,7 @@ public struct OutboxDelivery: Service {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let capacity = concurrency - inFlight.count
                 if capacity > 0 {
-                    let due: [Store.Delivery]
+                    let due: [DueDelivery]
                     inFlight.beginRead()
                     do {
                         // Ask for more than there is room for: some due rows are already in flight.
@@ -152,7 +152,7 @@ public struct OutboxDelivery: Service {
     }
 
     /// Makes one attempt and records it with the delivery's next state.
-    func deliver(_ delivery: Store.Delivery, client: HTTPClient) async {
+    func deliver(_ delivery: DueDelivery, client: HTTPClient) async {
         var outbox = delivery.outbox
         guard let outboxID = outbox.id else { return }
         var metadata: Logger.Metadata = [

@@ -30,7 +30,7 @@ extension Store: EventStore {
 
 
 
-    public func dueDeliveries(now: Date, limit: Int) async throws -> [OutboxDelivery] {
+    public func dueDeliveries(now: Date, limit: Int) async throws -> [DueDelivery] {
         try await pool.read { db in
             let rows = try OutboxRecord.filter(Column("status") == OutboxRecord.Status.pending.rawValue && Column("next_attempt_at") <= now)
                 .order(Column("next_attempt_at")).limit(limit).fetchAll(db)
@@ -38,7 +38,7 @@ extension Store: EventStore {
                 guard let event = try EventRecord.fetchOne(db, key: row.eventId),
                     let endpoint = try WebhookEndpointRecord.fetchOne(db, key: row.endpointId)
                 else { return nil }
-                return OutboxDelivery(outbox: row, event: event, endpoint: endpoint)
+                return DueDelivery(outbox: row, event: event, endpoint: endpoint)
             }
         }
     }
@@ -76,7 +76,7 @@ extension Store: EventStore {
 }
 
 /// A delivery that is due, with what it delivers and where.
-public struct OutboxDelivery: Sendable {
+public struct DueDelivery: Sendable {
     public var outbox: OutboxRecord
     public var event: EventRecord
     public var endpoint: WebhookEndpointRecord

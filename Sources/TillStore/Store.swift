@@ -62,7 +62,4 @@ public final class Store: Sendable {
     public init(database: StoreDatabase) {
         self.database = database
     }
-
-    /// A delivery that is due (``OutboxDelivery``).
-    public typealias Delivery = OutboxDelivery
 }

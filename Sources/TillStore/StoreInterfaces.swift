@@ -55,7 +55,7 @@ public protocol EventStore: Sendable {
         merchantID: String, type: String?, paymentID: String?, startingAfter: String?, limit: Int
     ) async throws -> Page<EventRecord>
     func event(id: String, merchantID: String) async throws -> EventRecord?
-    func dueDeliveries(now: Date, limit: Int) async throws -> [OutboxDelivery]
+    func dueDeliveries(now: Date, limit: Int) async throws -> [DueDelivery]
     func recordAttempt(_ attempt: DeliveryAttemptRecord, outbox: OutboxRecord) async throws
     func deliveries(eventID: String, merchantID: String) async throws -> [(OutboxRecord, [DeliveryAttemptRecord])]
     func outboxDepth() async throws -> Int
