@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "TillVault", targets: ["TillVault"]),
         .library(name: "TillAudit", targets: ["TillAudit"]),
         .library(name: "TillPayments", targets: ["TillPayments"]),
+        .library(name: "TillBilling", targets: ["TillBilling"]),
         .library(name: "StripeSandbox", targets: ["StripeSandbox"]),
         .library(name: "PayPalSandbox", targets: ["PayPalSandbox"]),
     ],
@@ -113,6 +114,10 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
+
+        // Billing's pure domain: catalog, subscriptions, invoices, credit notes, and their
+        // arithmetic over TillCore money and a clock passed in. No I/O of any kind.
+        .target(name: "TillBilling", dependencies: ["TillCore"], exclude: ["README.md"], swiftSettings: swiftSettings),
 
         .target(
             name: "TillServer",
@@ -231,6 +236,14 @@ let package = Package(
             name: "TillCoreTests",
             dependencies: [
                 "TillCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TillBillingTests",
+            dependencies: [
+                "TillBilling", "TillCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings

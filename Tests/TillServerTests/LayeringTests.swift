@@ -36,9 +36,16 @@ struct LayeringTests {
         #expect(imported.subtracting(allowed).isEmpty, "unexpected imports: \(imported.subtracting(allowed).sorted())")
     }
 
+    @Test("TillBilling is pure: TillCore and Foundation, no storage, payments, gateways or HTTP")
+    func billingIsPure() throws {
+        let imported = try Self.imports(of: "TillBilling")
+        #expect(imported.contains("TillCore"))
+        #expect(imported.subtracting(["Foundation", "TillCore"]).isEmpty, "unexpected imports: \(imported.subtracting(["Foundation", "TillCore"]).sorted())")
+    }
+
     @Test("TillCore, TillStore and TillGateway never import a module above them")
     func lowerModules() throws {
-        let above: Set = ["TillPayments", "TillServer", "TillVault", "Hummingbird", "NIOCore", "HTTPTypes"]
+        let above: Set = ["TillBilling", "TillPayments", "TillServer", "TillVault", "Hummingbird", "NIOCore", "HTTPTypes"]
         for module in ["TillCore", "TillStore", "TillGateway", "TillAudit"] {
             let imported = try Self.imports(of: module)
             #expect(imported.isDisjoint(with: above), "\(module) imports \(imported.intersection(above).sorted())")
