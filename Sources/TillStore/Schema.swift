@@ -18,6 +18,7 @@ extension WebhookEndpointRecord: SnakeCaseColumns {}
 extension OutboxRecord: SnakeCaseColumns {}
 extension DeliveryAttemptRecord: SnakeCaseColumns {}
 extension IdempotencyRecord: SnakeCaseColumns {}
+extension BillingObjectRecord: SnakeCaseColumns {}
 
 /// The daemon's schema. No column holds a card number or CVC: payments keep only the
 /// vault token.
@@ -189,6 +190,41 @@ public enum TillSchema {
                         PRIMARY KEY (gateway, delivery_id)
                     );
                     CREATE INDEX gateway_deliveries_received ON gateway_deliveries(received_at);
+                    """)
+        },
+            // Billing's documents: each object whole as JSON, with its queried columns beside it;
+        // invoice numbers come from a per-merchant, per-prefix counter advanced in the same
+        // transaction that finalizes, so numbering has no gaps.
+        Migration("till_v3_billing") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE billing_objects (
+                        id TEXT PRIMARY KEY,
+                        merchant_id TEXT NOT NULL REFERENCES merchants(id),
+                        kind TEXT NOT NULL,
+                        customer_id TEXT,
+                        parent_id TEXT,
+                        status TEXT,
+                        clock_id TEXT,
+                        due_at DATETIME,
+                        number TEXT,
+                        body BLOB NOT NULL,
+                        version INTEGER NOT NULL,
+                        created_at DATETIME NOT NULL,
+                        updated_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX billing_objects_list ON billing_objects(merchant_id, kind, created_at, id);
+                    CREATE INDEX billing_objects_customer ON billing_objects(customer_id, kind);
+                    CREATE INDEX billing_objects_parent ON billing_objects(parent_id, kind);
+                    CREATE INDEX billing_objects_due ON billing_objects(clock_id, due_at) WHERE due_at IS NOT NULL;
+                    CREATE UNIQUE INDEX billing_objects_number ON billing_objects(merchant_id, kind, number)
+                        WHERE number IS NOT NULL;
+                    CREATE TABLE billing_sequences (
+                        merchant_id TEXT NOT NULL REFERENCES merchants(id),
+                        name TEXT NOT NULL,
+                        last_value INTEGER NOT NULL,
+                        PRIMARY KEY (merchant_id, name)
+                    );
                     """)
         },
     ]

@@ -148,11 +148,22 @@ extension Store: PaymentStore {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO payment_children (key, payment_id, merchant_id) VALUES (?, ?, ?)")
                 .execute(arguments: [key, write.payment.id, write.payment.merchantId])
         }
-        guard !write.events.isEmpty else { return }
-        let endpoints = try String.fetchAll(
-            db.cachedStatement(sql: "SELECT id FROM webhook_endpoints WHERE merchant_id = ? AND deleted_at IS NULL"),
-            arguments: [write.payment.merchantId])
-        for event in write.events {
+        try insert(events: write.events, db)
+    }
+
+    /// Events and their outbox rows, one per live endpoint of the event's merchant.
+    static func insert(events: [EventRecord], _ db: Database) throws {
+        var endpointsByMerchant: [String: [String]] = [:]
+        for event in events {
+            let endpoints: [String]
+            if let known = endpointsByMerchant[event.merchantId] {
+                endpoints = known
+            } else {
+                endpoints = try String.fetchAll(
+                    db.cachedStatement(sql: "SELECT id FROM webhook_endpoints WHERE merchant_id = ? AND deleted_at IS NULL"),
+                    arguments: [event.merchantId])
+                endpointsByMerchant[event.merchantId] = endpoints
+            }
             try db.cachedStatement(
                 sql: "INSERT INTO events (id, merchant_id, type, payment_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)"
             ).execute(arguments: [event.id, event.merchantId, event.type, event.paymentId, event.body, event.createdAt])

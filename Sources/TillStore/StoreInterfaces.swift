@@ -69,6 +69,20 @@ public protocol WebhookEndpointStore: Sendable {
     func rotateEndpointSecret(id: String, merchantID: String, secret: String) async throws -> WebhookEndpointRecord?
 }
 
+/// Billing's documents and counters, read outside a transaction. Writes go through
+/// ``TransactionalStore/write(_:)``, so that a document, the documents it changes with it, its
+/// events and its counters commit together.
+public protocol BillingStore: Sendable {
+    func billingObject(id: String, merchantID: String) async throws -> BillingObjectRecord?
+    /// Newest first, `limit` at most, after the object `startingAfter` in that order.
+    func billingObjects(
+        merchantID: String, matching query: BillingObjectQuery, startingAfter: String?, limit: Int
+    ) async throws -> Page<BillingObjectRecord>
+    /// Objects whose `due_at` has come on the given clock (`nil`: real time, objects on no
+    /// test clock), earliest first.
+    func dueBillingObjects(clockID: String?, now: Date, limit: Int) async throws -> [BillingObjectRecord]
+}
+
 /// One durable transaction, open: what a ``TransactionalStore/write(_:)`` body may write.
 /// Everything written through it commits together or not at all, and the write returns
 /// only once it is on disk.
@@ -83,6 +97,24 @@ public protocol StoreTransaction {
     func recordGatewayEvent(gateway: String, eventID: String, at date: Date) throws -> Bool
     /// Saves an idempotency record (a claim, or a claim with its answer).
     func save(idempotency record: IdempotencyRecord) throws
+
+    /// A billing object as this transaction sees it (read-modify-write happens inside one
+    /// transaction, so nothing can change between the read and the write).
+    func billingObject(id: String, merchantID: String) throws -> BillingObjectRecord?
+    /// Every billing object matching `query`, oldest first (for the few a document needs:
+    /// a customer's subscriptions, an invoice's credit notes).
+    func billingObjects(merchantID: String, matching query: BillingObjectQuery) throws -> [BillingObjectRecord]
+    /// A new billing object (``BillingStoreConflict/duplicateID(_:)`` or
+    /// ``BillingStoreConflict/duplicateNumber(_:)`` if taken).
+    func insert(billing record: BillingObjectRecord) throws
+    /// A changed billing object, if its version is still `expectedVersion`; its version
+    /// becomes `expectedVersion + 1` (else ``BillingStoreConflict/staleVersion(id:)``).
+    func update(billing record: BillingObjectRecord, expectedVersion: Int) throws
+    /// The next value of a merchant's named counter (1 first): gapless, because it advances
+    /// only with a transaction that commits.
+    func nextSequenceValue(merchantID: String, name: String) throws -> Int64
+    /// Events not tied to a payment (billing's), with their outbox rows to every endpoint.
+    func insert(events: [EventRecord]) throws
 }
 
 /// A store whose writes of several table groups can share one durable transaction: how
