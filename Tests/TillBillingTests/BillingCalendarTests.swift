@@ -328,7 +328,7 @@ struct BillingCalendarScheduleTests {
         let elapsed = Gen.int64(in: 0...(3 * 366 * 86_400))
         let fractions = Gen.int(in: 0...999)
         await propertyCheck(
-            count: 150,
+            count: 400,
             input: Gen.element(of: Self.zones), Gen.element(of: Self.intervals), Gen.int(in: 1...365), anchors, elapsed, fractions
         ) { zone, interval, rawCount, anchorSeconds, offset, millis throws in
             guard let zone, let interval else { return }
@@ -355,7 +355,7 @@ struct BillingCalendarScheduleTests {
         let zones = Self.zones.filter { $0 != "Pacific/Apia" }  // Apia skipped 30 December 2011 entirely.
         let anchors = Gen.int64(in: 946_684_800...2_208_988_800)
         await propertyCheck(
-            count: 200, input: Gen.element(of: zones), Gen.bool(), Gen.int(in: 1...3), anchors, Gen.int(in: 0...60)
+            count: 400, input: Gen.element(of: zones), Gen.bool(), Gen.int(in: 1...3), anchors, Gen.int(in: 0...60)
         ) { zone, yearly, count, anchorSeconds, index throws in
             guard let zone else { return }
             let calendar = try BillingCalendar(timeZoneIdentifier: zone)
