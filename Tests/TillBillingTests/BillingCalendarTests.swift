@@ -304,6 +304,13 @@ struct BillingCalendarDSTTests {
         // 4 November 2018 began at 01:00 -02:00: midnight did not happen.
         #expect(saoPaulo.startOfDay(try at("2018-11-04T12:00:00-02:00")) == (try at("2018-11-04T01:00:00-02:00")))
         #expect(saoPaulo.nextCalendarBoundary(after: try at("2018-11-03T12:00:00-03:00"), interval: .day) == (try at("2018-11-04T01:00:00-02:00")))
+        // Samoa skipped 30 December 2011: a midnight schedule's period for that date is empty,
+        // and the schedule still tiles.
+        let apia = try calendar("Pacific/Apia")
+        #expect(
+            try boundaries(apia, anchor: at("2011-12-29T00:00:00-10:00"), daily, 1...3) == [
+                at("2011-12-31T00:00:00+14:00"), at("2011-12-31T00:00:00+14:00"), at("2012-01-01T00:00:00+14:00"),
+            ])
     }
 }
 

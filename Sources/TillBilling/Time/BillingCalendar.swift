@@ -137,7 +137,9 @@ public struct BillingCalendar: Sendable {
     /// than drifting to the 29th for ever after one short month. The anchor's time of day is
     /// kept. A local time skipped by a DST change moves forward to the first instant after
     /// the gap (the moment the clocks jump); a local time that happens twice takes the first.
-    /// Index 0 is the anchor itself, exactly.
+    /// (A date a zone skipped altogether, like Samoa's 30 December 2011, resolves to the next
+    /// day's first instant, so a daily period anchored at midnight there is empty once.)
+    /// Index 0 is the anchor itself, exactly, even when its time of day happened twice.
     ///
     /// - Throws: ``BillingError/invalid(_:_:code:)`` for `index` when it is negative or the
     ///   boundary falls outside years 1...9999, for `anchor` when the anchor does.
