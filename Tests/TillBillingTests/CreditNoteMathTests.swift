@@ -61,7 +61,8 @@ struct CreditNoteMathTests {
     func creditInPieces() throws {
         let invoice = try planInvoice()
         let first = try CreditNoteMath.credit(invoice, lines: [request("li_plan", try usd("15.00"))], alreadyCredited: [])
-        let second = try CreditNoteMath.credit(invoice, lines: [request("li_plan", try usd("15.00"))], alreadyCredited: first.lines)
+        let second = try CreditNoteMath.credit(
+            invoice, lines: [request("li_plan", try usd("15.00"))], alreadyCredited: first.lines)
         #expect(first.total == (try usd("18.00")))
         #expect(second.total == (try usd("18.00")))
         let both = first.lines + second.lines
@@ -93,7 +94,8 @@ struct CreditNoteMathTests {
         let invoice = try InvoiceMath.totals(lines: [line], discounts: [], currency: .usd, rounding: .standard)
         var credited: [CreditedLine] = []
         for _ in 0..<5 {
-            credited += try CreditNoteMath.credit(invoice, lines: [request("li", try usd("0.01"))], alreadyCredited: credited).lines
+            let note = try CreditNoteMath.credit(invoice, lines: [request("li", try usd("0.01"))], alreadyCredited: credited)
+            credited += note.lines
         }
         #expect(credited.map(\.taxes[0].amount.minorUnits) == [0, 0, 0, 0, 1])
         #expect(try Money.sum(credited.map(\.total), currency: .usd) == invoice.total)
@@ -205,7 +207,8 @@ struct CreditNotePropertyTests {
                 let amount = step % 3 == 2 && left > 0 ? left : units % max(left + 2, 1) + 1
                 do {
                     let note = try CreditNoteMath.credit(
-                        invoice, lines: [CreditLineRequest(invoiceLineID: line.id, amount: Money(minorUnits: amount, currency: .usd))],
+                        invoice,
+                        lines: [CreditLineRequest(invoiceLineID: line.id, amount: Money(minorUnits: amount, currency: .usd))],
                         alreadyCredited: credited)
                     #expect(amount <= left)
                     credited += note.lines

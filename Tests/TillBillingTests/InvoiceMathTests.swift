@@ -243,7 +243,10 @@ struct PercentageTests {
         #expect(try Percentage(decimalString: percentage.decimalString) == percentage)
     }
 
-    @Test(arguments: ["", ".", "10.", "-1", "+5", "100.0001", "101", "1e2", " 5", "5 ", "0.00001", "1,5", "١٠", String(repeating: "9", count: 500)])
+    @Test(arguments: [
+        "", ".", "10.", "-1", "+5", "100.0001", "101", "1e2", " 5", "5 ", "0.00001", "1,5", "١٠",
+        String(repeating: "9", count: 500),
+    ])
     func refuses(_ text: String) {
         let error = #expect(throws: BillingError.self) { try Percentage(decimalString: text) }
         #expect(error?.param == "percentage")
@@ -335,7 +338,8 @@ struct InvoiceMathPropertyTests {
         await propertyCheck(count: 300, input: Self.amounts, Self.picks, Self.modes) { amounts, picks, modeIndex throws in
             let mode = RoundingMode.allCases[modeIndex]
             let lines = Self.lines(amounts, picks, 0)
-            let perLine = try InvoiceMath.totals(lines: lines, discounts: [], currency: .usd, rounding: RoundingPolicy(mode: mode, tax: .line))
+            let perLine = try InvoiceMath.totals(
+                lines: lines, discounts: [], currency: .usd, rounding: RoundingPolicy(mode: mode, tax: .line))
             let perInvoice = try InvoiceMath.totals(
                 lines: lines, discounts: [], currency: .usd, rounding: RoundingPolicy(mode: mode, tax: .invoice))
             var groups: [String: Int64] = [:]

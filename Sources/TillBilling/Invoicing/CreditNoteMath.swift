@@ -127,7 +127,8 @@ public enum CreditNoteMath {
             }
             guard request.amount.currency == invoice.currency else {
                 throw .invalid(
-                    "currency", "the credit for line \(line.id) is in \(request.amount.currency), the invoice in \(invoice.currency)")
+                    "currency",
+                    "the credit for line \(line.id) is in \(request.amount.currency), the invoice in \(invoice.currency)")
             }
             guard request.amount.isPositive else {
                 throw .invalid("amount", "the credit for line \(line.id) must be more than zero, not \(request.amount)")
