@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "TillAudit", targets: ["TillAudit"]),
         .library(name: "TillPayments", targets: ["TillPayments"]),
         .library(name: "TillBilling", targets: ["TillBilling"]),
+        .library(name: "TillBillingEngine", targets: ["TillBillingEngine"]),
         .library(name: "StripeSandbox", targets: ["StripeSandbox"]),
         .library(name: "PayPalSandbox", targets: ["PayPalSandbox"]),
     ],
@@ -119,11 +120,24 @@ let package = Package(
         // arithmetic over TillCore money and a clock passed in. No I/O of any kind.
         .target(name: "TillBilling", dependencies: ["TillCore"], exclude: ["README.md"], swiftSettings: swiftSettings),
 
+        // Billing's engine: its documents through the store, money through the payment engine
+        // by token, time through a durable scheduler and test clocks.
+        .target(
+            name: "TillBillingEngine",
+            dependencies: [
+                "TillCore", "TillBilling", "TillPayments", "TillStore", "TillAudit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+
         .target(
             name: "TillServer",
             dependencies: [
                 "TillCore", "TillCrypto", "TillGateway", "TillHTTP", "TillStore", "TillVault", "TillAudit", "TillPayments",
-                "StripeGateway", "PayPalGateway",
+                "TillBilling", "TillBillingEngine", "StripeGateway", "PayPalGateway",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -16,24 +16,36 @@ public struct BillingError: Error, Hashable, Sendable, CustomStringConvertible {
         case notFound
         /// An amount left what exact money can hold, or two currencies met.
         case arithmetic
+        /// Collecting an invoice failed at the gateway (declined, unreachable); the invoice
+        /// records the attempt.
+        case paymentFailed
+        /// Till itself failed (storage); nothing the caller can fix, and no detail is shown.
+        case internalFailure
     }
 
     public var kind: Kind
     public var code: String
     public var message: String
     public var param: String?
+    /// For ``Kind/paymentFailed``: the decline code Till's taxonomy gave it.
+    public var declineCode: String?
 
-    public init(_ kind: Kind, code: String, _ message: String, param: String? = nil) {
+    public init(_ kind: Kind, code: String, _ message: String, param: String? = nil, declineCode: String? = nil) {
         self.kind = kind
         self.code = code
         self.message = message
         self.param = param
+        self.declineCode = declineCode
     }
 
     public var description: String { "BillingError(\(code)): \(message)" }
 
     public static func invalid(_ param: String, _ message: String, code: String = "parameter_invalid") -> BillingError {
         BillingError(.invalidInput, code: code, message, param: param)
+    }
+
+    public static func notFound(_ what: String, _ id: String, param: String? = nil) -> BillingError {
+        BillingError(.notFound, code: "resource_missing", "no \(what) with id \(id)", param: param)
     }
 
     public static func conflict(_ code: String, _ message: String, param: String? = nil) -> BillingError {

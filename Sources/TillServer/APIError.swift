@@ -2,6 +2,7 @@ import Foundation
 import TillPayments
 import HTTPTypes
 import Hummingbird
+import TillBilling
 import TillCore
 import TillGateway
 
@@ -128,12 +129,31 @@ public struct APIError: Error, Sendable {
         }
     }
 
+    /// Billing's refusals: the one place their kinds become statuses.
+    public init(_ error: BillingError) {
+        switch error.kind {
+        case .invalidInput, .arithmetic:
+            self = APIError(.badRequest, .invalidRequest, code: error.code, error.message, param: error.param)
+        case .conflict:
+            self = APIError(.conflict, .conflict, code: error.code, error.message, param: error.param)
+        case .notFound:
+            self = APIError(.notFound, .notFound, code: error.code, error.message, param: error.param)
+        case .paymentFailed:
+            self = APIError(HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), .card, code: error.code, error.message, param: error.param, declineCode: error.declineCode)
+        case .internalFailure:
+            self = APIError(
+                .internalServerError, .api, code: "internal_error",
+                "something went wrong on our side; the request id helps us find it")
+        }
+    }
+
     /// The API's answer for `error` if it is one of the API's or the engine's; `nil` for
     /// anything else (a bug or a storage failure: a 500 that reveals nothing).
     public init?(mapping error: any Error) {
         switch error {
         case let api as APIError: self = api
         case let payment as PaymentError: self = APIError(payment)
+        case let billing as BillingError: self = APIError(billing)
         default: return nil
         }
     }

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import TillAudit
+import TillBillingEngine
 import TillCore
 import TillGateway
 import TillHTTP
@@ -44,6 +45,10 @@ public struct DaemonConfiguration: Sendable {
     public var serverLimits = ServerLimits()
     /// The largest payment amount per currency (see ``AmountLimits``).
     public var amountLimits = AmountLimits()
+    /// How often the billing scheduler looks for renewals, retries and expiries.
+    public var billingInterval: Duration = .seconds(30)
+    /// Whether merchants may make test clocks; on by default in a sandbox setup only.
+    public var testClocks: Bool?
 
     public init(
         dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080, gateways: GatewaysConfiguration,
@@ -154,7 +159,7 @@ public enum Daemon {
         let server = TillServer(
             store: store, vault: vault, gateways: gateways, router: router, logger: logger, audit: audit, metrics: metrics,
             authFailureLimit: configuration.authFailureLimit, webhookPolicy: configuration.webhookPolicy,
-            amountLimits: configuration.amountLimits)
+            amountLimits: configuration.amountLimits, testClocks: configuration.testClocks ?? configuration.sandbox)
 
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = Application(
@@ -174,7 +179,7 @@ public enum Daemon {
             logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [application] + server.workers(reconcileInterval: configuration.reconcileInterval)
+                services: [application] + server.workers(reconcileInterval: configuration.reconcileInterval, billingInterval: configuration.billingInterval)
                     + [AuditSpoolIngest(log: auditLog, spool: AdminAudit.spoolPath(configuration.auditDirectory), logger: logger)],
                 gracefulShutdownSignals: configuration.handlesSignals ? [.sigterm, .sigint] : [], logger: logger))
         let task = Task {
@@ -236,10 +241,11 @@ public final class RunningDaemon: Sendable {
 
 extension TillServer {
     /// The services that run beside the HTTP server.
-    func workers(reconcileInterval: Duration) -> [any Service] {
+    func workers(reconcileInterval: Duration, billingInterval: Duration) -> [any Service] {
         [CVCSweeper(vault: vault), VaultMaintenance(vault: vault, logger: logger), IdempotencyJanitor(store: store, logger: logger)]
             + outboxWorkers()
             + reconciliationWorkers(interval: reconcileInterval)
+            + [BillingScheduler(engine: billing, interval: billingInterval, logger: logger)]
     }
 }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import TillCore
 import TillAudit
+import TillBillingEngine
 import TillGateway
 import TillStore
 import TillVault
@@ -13,6 +14,8 @@ public final class TillServer: Sendable {
     public let store: Store
     public let vault: Vault
     public let engine: PaymentEngine
+    /// Billing: catalog, subscriptions, invoices, credit notes, on top of ``engine``.
+    public let billing: BillingEngine
     public let gateways: [String: any PaymentGateway]
     /// Request, gateway and outbox metrics, served at `/metrics`.
     public let metrics: TillMetrics
@@ -32,7 +35,7 @@ public final class TillServer: Sendable {
         now: @escaping @Sendable () -> Date = { Date() }, metrics: TillMetrics = TillMetrics(),
         authFailureLimit: AuthenticationThrottle.Limit = .standard,
         webhookPolicy: WebhookURLPolicy = WebhookURLPolicy(),
-        amountLimits: AmountLimits = AmountLimits()
+        amountLimits: AmountLimits = AmountLimits(), testClocks: Bool = false
     ) {
         self.authThrottle = AuthenticationThrottle(limit: authFailureLimit)
         self.webhookDestinations = WebhookDestinations(webhookPolicy)
@@ -46,6 +49,8 @@ public final class TillServer: Sendable {
         self.engine = PaymentEngine(
             store: store, cards: VaultCardSource(vault: vault), gateways: gateways, router: router, audit: audit, now: now,
             logger: logger)
+        self.billing = BillingEngine(
+            store: store, payments: engine, audit: audit, now: now, logger: logger, testClocksEnabled: testClocks)
         self.idempotency = IdempotencyGuard(store: store, now: now) { bytes in try await vault.requestDigest(bytes) }
         self.logger = logger
         self.now = now
@@ -77,6 +82,7 @@ public final class TillServer: Sendable {
         addDisputeRoutes(to: v1)
         addEventRoutes(to: v1)
         addWebhookEndpointRoutes(to: v1)
+        addBillingRoutes(to: v1)
         return router
     }
 }

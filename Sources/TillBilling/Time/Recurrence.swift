@@ -63,6 +63,6 @@ public struct Recurrence: Hashable, Sendable, Codable {
 /// Where a schedule's boundaries fall: on the anniversary of the start (a plan begun on the
 /// 14th renews on the 14th), or on calendar boundaries (every 1st), with the first period
 /// shortened and prorated to reach the first boundary.
-public enum BillingAlignment: String, Sendable, Hashable, Codable {
+public enum BillingAlignment: String, Sendable, Hashable, Codable, CaseIterable {
     case anniversary, calendar
 }
