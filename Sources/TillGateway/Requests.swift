@@ -64,10 +64,14 @@ public struct AuthorizeRequest: Sendable {
     public var metadata: [String: String]
     /// Where the customer returns after a 3-D Secure challenge.
     public var returnURL: String?
+    /// Who starts the charge: a merchant-initiated one must be flagged so, or the issuer
+    /// asks for a challenge that nobody is there to answer.
+    public var initiator: ChargeInitiator
 
     public init(
         reference: TransactionReference, amount: Money, card: CardDetails, captureMode: CaptureMode = .manual,
-        description: String? = nil, metadata: [String: String] = [:], returnURL: String? = nil
+        description: String? = nil, metadata: [String: String] = [:], returnURL: String? = nil,
+        initiator: ChargeInitiator = .customer
     ) {
         self.reference = reference
         self.amount = amount
@@ -76,6 +80,7 @@ public struct AuthorizeRequest: Sendable {
         self.description = description
         self.metadata = metadata
         self.returnURL = returnURL
+        self.initiator = initiator
     }
 }
 

@@ -57,10 +57,16 @@ public final class PaymentEngine: Sendable {
         public var gateway: String?
         public var description: String?
         public var metadata: [String: String]
+        /// Who starts the charge; the gateways flag a merchant-initiated one as such.
+        public var initiator: ChargeInitiator
+        /// The caller's own key for this payment, scoped to the merchant: a second `create`
+        /// with it returns the payment the first made, and calls no gateway. Billing passes
+        /// `inv_…-attempt-N`, so a crash or a second daemon never charges an attempt twice.
+        public var idempotencyKey: String?
 
         public init(
             amount: Money, token: String, captureMode: CaptureMode, gateway: String? = nil, description: String? = nil,
-            metadata: [String: String] = [:]
+            metadata: [String: String] = [:], initiator: ChargeInitiator = .customer, idempotencyKey: String? = nil
         ) {
             self.amount = amount
             self.token = token
@@ -68,6 +74,8 @@ public final class PaymentEngine: Sendable {
             self.gateway = gateway
             self.description = description
             self.metadata = metadata
+            self.initiator = initiator
+            self.idempotencyKey = idempotencyKey
         }
     }
 
@@ -77,8 +85,16 @@ public final class PaymentEngine: Sendable {
     /// `authorization.failure` carries the decline taxonomy and the gateway's code. Throws
     /// ``PaymentError`` for what refuses the request itself (an unknown token, gateway or
     /// currency) and for a declined automatic capture.
+    ///
+    /// With ``NewPayment/idempotencyKey``, a payment made earlier under the key is returned as
+    /// it stands (declined stays declined) without calling a gateway; the same key with
+    /// another amount, currency or token is refused (`idempotency_key_reused`).
     public func create(_ request: NewPayment, merchantID: String) async throws(PaymentError) -> Loaded {
         try await typed {
+            let idempotencyChildKey = try request.idempotencyKey.map { try Self.idempotencyChildKey($0, merchantID: merchantID) }
+            if let idempotencyChildKey, let existing = try await existingPayment(idempotencyChildKey, merchantID: merchantID) {
+                return try Self.matching(existing, request)
+            }
             guard let brand = try await cards.brand(token: request.token, merchantID: merchantID) else {
                 throw PaymentError(.invalidParameter(param: "token", code: "token_invalid"), "no such token")
             }
@@ -111,14 +127,36 @@ public final class PaymentEngine: Sendable {
                     version: 1, createdAt: date, updatedAt: date),
                 payment: payment)
             try stamp(&loaded, at: date)
-            // Both must be durable before the gateway call and neither needs the other, so the
-            // detokenization (and its audit entry) is written while the pending authorization is:
-            // one disk flush of waiting instead of two.
-            async let detokenized = cards.card(token: request.token, merchantID: merchantID, purpose: "authorize \(id)")
             let claim = PaymentWrites.companion?.idempotencyRecord(forWriteOf: loaded)
-            try await store.insert(PaymentWrite(payment: loaded.record, childKeys: [authorizationID], idempotencyClaim: claim))
-            if let claim { PaymentWrites.companion?.saved(claim) }
-            let firstCard = try await detokenized
+            let write = PaymentWrite(
+                payment: loaded.record, childKeys: [authorizationID] + (idempotencyChildKey.map { [$0] } ?? []),
+                idempotencyClaim: claim)
+            let firstCard: CardDetails
+            if let idempotencyChildKey {
+                // The key is taken in the same commit as the payment, or not at all: a
+                // concurrent call with it (another task, another daemon) loses the insert
+                // before it detokenizes (which would take the CVC) or calls anything, and
+                // answers with the winner's payment.
+                do {
+                    try await store.insert(write)
+                } catch let conflict as StoreConflict where conflict == .duplicateChildKey(key: idempotencyChildKey) {
+                    guard let existing = try await existingPayment(idempotencyChildKey, merchantID: merchantID) else {
+                        throw PaymentError(
+                            .internalFailure(description: "StoreConflict"), "the payment under this idempotency key vanished")
+                    }
+                    return try Self.matching(existing, request)
+                }
+                if let claim { PaymentWrites.companion?.saved(claim) }
+                firstCard = try await cards.card(token: request.token, merchantID: merchantID, purpose: "authorize \(id)")
+            } else {
+                // Both must be durable before the gateway call and neither needs the other, so the
+                // detokenization (and its audit entry) is written while the pending authorization is:
+                // one disk flush of waiting instead of two.
+                async let detokenized = cards.card(token: request.token, merchantID: merchantID, purpose: "authorize \(id)")
+                try await store.insert(write)
+                if let claim { PaymentWrites.companion?.saved(claim) }
+                firstCard = try await detokenized
+            }
 
             let created = loaded
             return try await locks.withLock(id) {
@@ -137,7 +175,7 @@ public final class PaymentEngine: Sendable {
                     return AuthorizeRequest(
                         reference: self.reference(current.payment, authorization), amount: request.amount, card: card,
                         captureMode: .manual, description: request.description,
-                        metadata: request.metadata)
+                        metadata: request.metadata, initiator: request.initiator)
                 }
                 try await applyAuthorization(result, to: &current)
                 if request.captureMode == .automatic, current.payment.status == .authorized {
@@ -146,6 +184,50 @@ public final class PaymentEngine: Sendable {
                 return current
             }
         }
+    }
+
+    /// The payment a merchant made under `idempotencyKey` with ``create(_:merchantID:)``, or `nil`.
+    public func payment(idempotencyKey: String, merchantID: String) async throws(PaymentError) -> Loaded? {
+        try await typed {
+            try await existingPayment(Self.idempotencyChildKey(idempotencyKey, merchantID: merchantID), merchantID: merchantID)
+        }
+    }
+
+    /// The payment under an idempotency child key, once any operation on it running in this
+    /// process has finished (the first `create` still calling its gateway, say), so the
+    /// answer is as settled as it can be here.
+    private func existingPayment(_ childKey: String, merchantID: String) async throws -> Loaded? {
+        guard let record = try await store.payment(childKey: childKey), record.merchantId == merchantID else { return nil }
+        return try await locks.withLock(record.id) {
+            guard let fresh = try await self.store.payment(id: record.id, merchantID: merchantID) else { return nil }
+            return try Self.decode(fresh)
+        }
+    }
+
+    /// The child key that records a caller's idempotency key: the prefix keeps it apart from
+    /// Till's ids and the gateways' references, and the merchant id scopes it to its merchant.
+    static func idempotencyChildKey(_ key: String, merchantID: String) throws(PaymentError) -> String {
+        // Bytes, not characters, as for the API's Idempotency-Key; and a key is stored as it
+        // is, so no card number may ride in it.
+        guard !key.isEmpty, key.utf8.count <= 255, !PANScreen.containsCardNumber(key) else {
+            throw PaymentError(
+                .invalidParameter(param: "idempotency_key", code: "parameter_invalid"),
+                "an idempotency key is 1 to 255 bytes and holds no card number")
+        }
+        return "idem:\(merchantID):\(key)"
+    }
+
+    /// The payment made earlier under the request's key, if it is the same request.
+    private static func matching(_ existing: Loaded, _ request: NewPayment) throws(PaymentError) -> Loaded {
+        let record = existing.record
+        guard record.amount == request.amount.minorUnits, record.currency == request.amount.currency.code.lowercased(),
+            record.token == request.token
+        else {
+            throw PaymentError(
+                .invalidParameter(param: "idempotency_key", code: "idempotency_key_reused"),
+                "this idempotency key was already used for payment \(record.id) with a different amount, currency or token")
+        }
+        return existing
     }
 
     private func applyAuthorization(_ result: GatewayRouter.Result, to loaded: inout Loaded) async throws {

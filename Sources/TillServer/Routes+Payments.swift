@@ -14,7 +14,8 @@ extension TillServer {
             let bytes = try await Self.body(request, context)
             return try await self.idempotency.run(request: request, body: bytes, caller: caller, claim: .withPaymentWrites(answer: { try Self.answer(for: $0, created: true) })) {
                 let body = try RequestBody(
-                    bytes, allowed: ["amount", "currency", "token", "capture", "gateway", "description", "metadata"])
+                    bytes,
+                    allowed: ["amount", "currency", "token", "capture", "gateway", "description", "metadata", "initiator"])
                 let new = try Self.newPayment(body)
                 try self.amountLimits.check(new.amount)
                 let loaded = try await self.engine.create(new, merchantID: caller.merchantID)
@@ -98,9 +99,18 @@ extension TillServer {
         default: throw APIError.invalid("capture must be automatic or manual", param: "capture")
         }
         let description = try body.string("description", maxBytes: maxDescriptionBytes)
+        let initiator: ChargeInitiator
+        if let text = try body.string("initiator") {
+            guard let value = ChargeInitiator(rawValue: text) else {
+                throw APIError.invalid("initiator must be customer, customer_saving_card or merchant", param: "initiator")
+            }
+            initiator = value
+        } else {
+            initiator = .customer
+        }
         return PaymentEngine.NewPayment(
             amount: Money(minorUnits: amount, currency: currency), token: try body.requiredString("token"), captureMode: capture,
-            gateway: try body.string("gateway"), description: description, metadata: try body.metadata())
+            gateway: try body.string("gateway"), description: description, metadata: try body.metadata(), initiator: initiator)
     }
 
     /// The answer to an operation on a payment: 201/200 normally, 202 while its outcome is

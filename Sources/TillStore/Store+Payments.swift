@@ -140,13 +140,16 @@ extension Store: PaymentStore {
         }
     }
 
-    static func writeChildrenAndEvents(_ write: PaymentWrite, _ db: Database) throws {
+    /// `newPayment`: the write inserts the payment, so each of its keys must be new too; a
+    /// taken one is how a concurrent write under the same caller idempotency key shows.
+    static func writeChildrenAndEvents(_ write: PaymentWrite, newPayment: Bool = false, _ db: Database) throws {
         if let claim = write.idempotencyClaim { try upsert(claim, db) }
         // Every save runs these: cached statements, not records that build and prepare their
         // SQL each time (GRDB's record persistence showed in the daemon's profile).
         for key in write.childKeys {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO payment_children (key, payment_id, merchant_id) VALUES (?, ?, ?)")
                 .execute(arguments: [key, write.payment.id, write.payment.merchantId])
+            if newPayment, db.changesCount != 1 { throw StoreConflict.duplicateChildKey(key: key) }
         }
         try insert(events: write.events, db)
     }

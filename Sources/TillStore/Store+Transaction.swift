@@ -17,7 +17,7 @@ struct SQLiteTransaction: StoreTransaction {
     func insert(_ write: PaymentWrite) throws {
         try Store.recordGatewayEvent(write, db)
         try Store.insertPayment(write.payment, db)
-        try Store.writeChildrenAndEvents(write, db)
+        try Store.writeChildrenAndEvents(write, newPayment: true, db)
     }
 
     func update(_ write: PaymentWrite, expectedVersion: Int) throws {

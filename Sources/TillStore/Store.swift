@@ -7,6 +7,9 @@ public enum StoreConflict: Error, Sendable, Hashable {
     case staleVersion(paymentID: String)
     /// The gateway event was already applied; nothing was written.
     case duplicateGatewayEvent(gateway: String, eventID: String)
+    /// A new payment's child key already leads to another payment (a caller's idempotency
+    /// key, taken by a concurrent write); nothing was written.
+    case duplicateChildKey(key: String)
 }
 
 /// Everything a state change writes, in one database transaction: the payment, the ids
@@ -15,6 +18,8 @@ public enum StoreConflict: Error, Sendable, Hashable {
 public struct PaymentWrite: Sendable {
     public var payment: PaymentRecord
     /// Transaction ids, dispute ids and gateway references that should find this payment.
+    /// An insert refuses a key that already leads somewhere (``StoreConflict/duplicateChildKey(key:)``);
+    /// an update keeps the first payment a key was recorded for.
     public var childKeys: [String]
     public var events: [EventRecord]
     public var gatewayEvent: (gateway: String, eventID: String)?

@@ -88,7 +88,8 @@ public protocol BillingStore: Sendable {
 /// only once it is on disk.
 public protocol StoreTransaction {
     /// A new payment with its child ids, events (and their outbox rows), gateway event and
-    /// idempotency claim.
+    /// idempotency claim; a child id that already leads to a payment is
+    /// ``StoreConflict/duplicateChildKey(key:)`` and nothing of the whole transaction is kept.
     func insert(_ write: PaymentWrite) throws
     /// A changed payment, if its version is still `expectedVersion` (else ``StoreConflict``
     /// and nothing of the whole transaction is kept).

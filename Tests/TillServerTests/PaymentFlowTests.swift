@@ -49,6 +49,26 @@ struct PaymentFlowTests {
         }
     }
 
+    @Test("initiator reaches the gateway; merchant-initiated on a 3-D Secure card is a 402 authentication_required")
+    func initiator() async throws {
+        try await DaemonHarness.with { harness in
+            let token = try await harness.tokenize()
+            let renewal = try await harness.call(
+                .POST, "/v1/payments",
+                json: #"{"amount": 700, "currency": "usd", "token": "\#(token)", "capture": "manual", "initiator": "merchant"}"#)
+            #expect(renewal.status == 201, "\(renewal.text)")
+            #expect(try await harness.stripeAdmin.ledger().map(\.initiator) == ["merchant"])
+
+            let challenged = try await harness.tokenize("4000002760003184")
+            let absent = try await harness.call(
+                .POST, "/v1/payments",
+                json: #"{"amount": 700, "currency": "usd", "token": "\#(challenged)", "initiator": "merchant"}"#)
+            #expect(absent.status == 402, "\(absent.text)")
+            let error = try #require(absent.json["error"] as? [String: Any])
+            #expect(error["decline_code"] as? String == "authentication_required")
+        }
+    }
+
     @Test("an idempotent replay returns the first answer; a different body under the key is a 409")
     func idempotency() async throws {
         try await DaemonHarness.with { harness in

@@ -167,6 +167,27 @@ struct StoreTests {
         #expect(try await store.payment(id: "pay_1", merchantID: "mer_other") == nil)
     }
 
+    @Test("a new payment whose child key is taken is refused whole; an update may repeat a key")
+    func takenChildKey() async throws {
+        let (store, directory) = try openStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await seedMerchant(store)
+        try await store.insert(PaymentWrite(payment: payment("pay_1"), childKeys: ["txn_1", "idem:mer_1:inv_1"]))
+        let claim = IdempotencyRecord(merchantId: "mer_1", keyKind: .secret, key: "k2", requestHash: "h", createdAt: t0)
+        await #expect(throws: StoreConflict.duplicateChildKey(key: "idem:mer_1:inv_1")) {
+            try await store.insert(PaymentWrite(payment: payment("pay_2"), childKeys: ["txn_2", "idem:mer_1:inv_1"], idempotencyClaim: claim))
+        }
+        #expect(try await store.payment(id: "pay_2") == nil)
+        #expect(try await store.payment(childKey: "txn_2") == nil)
+        #expect(try await store.payment(childKey: "idem:mer_1:inv_1")?.id == "pay_1")
+        #expect(
+            try await store.idempotencyDecision(
+                merchantID: "mer_1", keyKind: .secret, key: "k2", requestHash: "h", now: t0, retention: 86_400) == .proceed)
+        // Saving the payment again with keys it already has (a gateway reference seen twice) is fine.
+        try await store.update(PaymentWrite(payment: payment("pay_1"), childKeys: ["txn_1"]), expectedVersion: 1)
+        #expect(try await store.payment(id: "pay_1")?.version == 2)
+    }
+
     @Test("write { tx in } commits rows of several groups together, or none of them")
     func sharedTransaction() async throws {
         let (store, directory) = try openStore()

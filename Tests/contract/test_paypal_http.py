@@ -64,6 +64,8 @@ def test_request_id_replays_the_first_response(sandbox):
         (lambda o: o.update(colour="blue"), 400, "UNKNOWN_FIELD"),
         (lambda o: o["payment_source"]["card"].update(number="4242424242424241"), 422, "INVALID_PARAMETER_VALUE"),
         (lambda o: o["payment_source"]["card"].update(expiry="2020-01"), 422, "CARD_EXPIRED"),
+        (lambda o: o["payment_source"]["card"].update(
+            stored_credential={"payment_initiator": "ROBOT", "payment_type": "RECURRING"}), 400, "INVALID_PARAMETER_VALUE"),
     ],
 )
 def test_bad_input_gets_paypal_errors(sandbox, mutate, status, issue):

@@ -106,6 +106,17 @@ def test_declines_raise_card_error_with_the_intent(client):
         assert stripe.PaymentIntent.retrieve(intent.id).status == "requires_payment_method"
 
 
+def test_off_session_on_a_card_that_needs_authentication_declines(client):
+    with pytest.raises(stripe.CardError) as declined:
+        stripe.PaymentIntent.create(
+            amount=1000, currency="usd", payment_method="pm_card_authenticationRequired", confirm=True, off_session=True)
+    assert declined.value.code == "authentication_required"
+    assert declined.value.error.decline_code == "authentication_required"
+    saved = stripe.PaymentIntent.create(
+        amount=1000, currency="usd", payment_method="pm_card_visa", confirm=True, setup_future_usage="off_session")
+    assert saved.setup_future_usage == "off_session"
+
+
 def test_inline_card_data_declines_too(client):
     with pytest.raises(stripe.CardError) as declined:
         stripe.PaymentIntent.create(

@@ -215,7 +215,9 @@ public struct PayPalGateway: PaymentGateway {
         return .object(members)
     }
 
-    static func cardSource(_ card: CardDetails, returnURL: String?) -> Result<RequestBody, CallFailure> {
+    static func cardSource(
+        _ card: CardDetails, returnURL: String?, initiator: ChargeInitiator = .customer
+    ) -> Result<RequestBody, CallFailure> {
         guard card.number.isDigits(count: 12...19) else {
             return .failure(.declined(invalid("the card number must be 12 to 19 digits")))
         }
@@ -231,18 +233,35 @@ public struct PayPalGateway: PaymentGateway {
             fields.append(("security_code", .secretDigits(cvc)))
         }
         if let name = card.holderName, !name.isEmpty { fields.append(("name", .string(name))) }
-        // Ask for 3-D Secure when the issuer requires it; the buyer returns to `return_url`.
-        fields.append(("attributes", .object([("verification", .object([("method", .string("SCA_WHEN_REQUIRED"))]))])))
+        if initiator != .merchant {
+            // Ask for 3-D Secure when the issuer requires it; the buyer returns to `return_url`.
+            // Not for a merchant-initiated charge: no buyer is there to answer the challenge.
+            fields.append(("attributes", .object([("verification", .object([("method", .string("SCA_WHEN_REQUIRED"))]))])))
+        }
+        if let storedCredential = storedCredential(initiator) { fields.append(("stored_credential", storedCredential)) }
         if let returnURL {
             fields.append(("experience_context", .object([("return_url", .string(returnURL)), ("cancel_url", .string(returnURL))])))
         }
         return .success(.object([("card", .object(fields))]))
     }
 
+    /// `stored_credential` in the orders API's terms: the first, customer-present charge of a
+    /// card saved for later, or a later merchant-initiated one (Till's are renewals, so
+    /// RECURRING). A plain customer charge sends none.
+    static func storedCredential(_ initiator: ChargeInitiator) -> RequestBody? {
+        let (by, type, usage): (String, String, String)
+        switch initiator {
+        case .customer: return nil
+        case .customerSavingCard: (by, type, usage) = ("CUSTOMER", "UNSCHEDULED", "FIRST")
+        case .merchant: (by, type, usage) = ("MERCHANT", "RECURRING", "SUBSEQUENT")
+        }
+        return .object([("payment_initiator", .string(by)), ("payment_type", .string(type)), ("usage", .string(usage))])
+    }
+
     public func authorize(_ request: AuthorizeRequest) async -> GatewayOutcome<AuthorizationResult> {
         guard request.amount.isPositive else { return .declined(Self.invalid("the amount must be positive")) }
         let source: RequestBody
-        switch Self.cardSource(request.card, returnURL: request.returnURL) {
+        switch Self.cardSource(request.card, returnURL: request.returnURL, initiator: request.initiator) {
         case .success(let body): source = body
         case .failure(let failure): return failure.outcome()
         }

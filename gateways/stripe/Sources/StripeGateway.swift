@@ -101,6 +101,14 @@ public struct StripeGateway: PaymentGateway {
         if let holder = request.card.holderName { form.add("payment_method_data[billing_details][name]", holder) }
         if let description = request.description { form.add("description", description) }
         if let returnURL = request.returnURL { form.add("return_url", returnURL) }
+        // Stripe's stored-credential flags: saving the card for later charges without the
+        // customer, and such a charge (which then declines with `authentication_required`
+        // instead of asking for a 3-D Secure challenge nobody is there to answer).
+        switch request.initiator {
+        case .customer: break
+        case .customerSavingCard: form.add("setup_future_usage", "off_session")
+        case .merchant: form.add("off_session", "true")
+        }
         addMetadata(&form, request.metadata, reference: request.reference)
 
         let reply = await send(.POST, "/v1/payment_intents", form: form, idempotencyKey: request.reference.idempotencyKey)

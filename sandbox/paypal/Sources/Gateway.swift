@@ -175,7 +175,11 @@ final class PayPalGateway: Sendable {
         _ order: inout OrderRecord, in state: inout GatewayState, now: Date, requestID: String?, renderer: Renderer
     ) -> PayPalError? {
         let behavior = order.behavior
-        if behavior == .requiresAuthentication, let card = order.card, !card.authenticated {
+        let needsChallenge = behavior == .requiresAuthentication && order.card.map { !$0.authenticated } ?? false
+        // A merchant-initiated charge has no buyer to send to the challenge: it is declined
+        // (processor response 5650) instead.
+        let merchantInitiated = order.card?.isMerchantInitiated ?? false
+        if needsChallenge, !merchantInitiated {
             order.status = "PAYER_ACTION_REQUIRED"
             order.updateTime = now
             return nil
@@ -188,8 +192,9 @@ final class PayPalGateway: Sendable {
         let ledger = environment.ledger
         let currency = order.amount.currency.code
         order.updateTime = now
-        if let decline = behavior.decline {
-            let (code, meaning) = Self.processorResponse(decline)
+        if let (code, meaning) = behavior.decline.map(Self.processorResponse)
+            ?? (needsChallenge ? ("5650", "AUTHENTICATION_REQUIRED") : nil)
+        {
             switch order.intent {
             case .authorize:
                 let auth = AuthorizationRecord(
@@ -208,7 +213,7 @@ final class PayPalGateway: Sendable {
                 emit("PAYMENT.CAPTURE.DENIED", resourceType: "capture", resource: renderer.capture(capture),
                     summary: "Payment denied for \(order.amount.decimalString) \(currency)")
             }
-            let issue = decline == .expiredCard ? "CARD_EXPIRED" : "INSTRUMENT_DECLINED"
+            let issue = behavior.decline == .expiredCard ? "CARD_EXPIRED" : "INSTRUMENT_DECLINED"
             return .unprocessable(
                 issue,
                 "The instrument presented was either declined by the processor or bank, or it can't be used for this payment. Processor response \(code) \(meaning).",
@@ -220,7 +225,7 @@ final class PayPalGateway: Sendable {
             createTime: now, updateTime: now, expirationTime: now.addingTimeInterval(authorizationHonorPeriod))
         ledger.record(
             .authorization, object: auth.id, payment: order.id, amount: order.amount.minorUnits, currency: currency,
-            idempotencyKey: requestID, at: now)
+            idempotencyKey: requestID, initiator: order.card?.initiator, at: now)
         if let invoice = order.invoiceID { state.usedInvoiceIDs.insert(invoice) }
         order.status = "COMPLETED"
         switch order.intent {

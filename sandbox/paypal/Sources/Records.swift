@@ -17,6 +17,28 @@ struct CardRecord: Sendable {
     var behavior: CardBehavior
     /// Set once a 3-D Secure challenge was completed for it.
     var authenticated = false
+    /// `stored_credential`, when the card is being saved or was saved earlier.
+    var storedCredential: StoredCredential?
+
+    /// Who started the charge, in the ledger's gateway-neutral terms.
+    var initiator: String {
+        guard let storedCredential else { return "customer" }
+        if storedCredential.paymentInitiator == "MERCHANT" { return "merchant" }
+        return storedCredential.usage == "FIRST" ? "customer_saving_card" : "customer"
+    }
+
+    /// A merchant-initiated charge: the customer is absent and cannot answer a challenge.
+    var isMerchantInitiated: Bool { storedCredential?.paymentInitiator == "MERCHANT" }
+}
+
+/// `payment_source.card.stored_credential` as PayPal's orders API defines it.
+struct StoredCredential: Sendable, Hashable {
+    /// CUSTOMER or MERCHANT.
+    var paymentInitiator: String
+    /// ONE_TIME, RECURRING or UNSCHEDULED.
+    var paymentType: String
+    /// FIRST, SUBSEQUENT or DERIVED (the default).
+    var usage: String
 }
 
 struct OrderRecord: Sendable {

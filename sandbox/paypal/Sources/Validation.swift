@@ -185,6 +185,49 @@ struct CardInput {
         record = CardRecord(
             lastDigits: String(number.suffix(4)), brand: CardBrand(number: number), name: name, expiry: expiry,
             behavior: behavior)
+        if let stored = try fields.object(
+            "stored_credential",
+            allowed: ["payment_initiator", "payment_type", "usage", "previous_network_transaction_reference"])
+        {
+            record.storedCredential = try Self.storedCredential(stored)
+        }
+    }
+
+    /// `stored_credential`: the enums as the orders API lists them, and its compatibility
+    /// rules (ONE_TIME and FIRST only for CUSTOMER, a previous network reference only for
+    /// MERCHANT).
+    static func storedCredential(_ fields: Fields) throws(PayPalError) -> StoredCredential {
+        func member(_ key: String, of allowed: [String], required: Bool) throws(PayPalError) -> String? {
+            guard let value = try fields.string(key, required: required, maxLength: 255) else { return nil }
+            guard allowed.contains(value) else {
+                throw .invalidRequest(
+                    "INVALID_PARAMETER_VALUE", "The value of a field is invalid: \(key) is one of \(allowed.joined(separator: ", ")).",
+                    field: fields.path(key), value: value)
+            }
+            return value
+        }
+        let initiator = try member("payment_initiator", of: ["CUSTOMER", "MERCHANT"], required: true) ?? ""
+        let type = try member("payment_type", of: ["ONE_TIME", "RECURRING", "UNSCHEDULED"], required: true) ?? ""
+        let usage = try member("usage", of: ["FIRST", "SUBSEQUENT", "DERIVED"], required: false) ?? "DERIVED"
+        if initiator != "CUSTOMER" {
+            for (key, value) in [("payment_type", type), ("usage", usage)] where value == "ONE_TIME" || value == "FIRST" {
+                throw .unprocessable(
+                    "INCOMPATIBLE_PARAMETER_VALUE", "\(key)=\(value) is compatible only with payment_initiator=CUSTOMER.",
+                    field: fields.path(key), value: value)
+            }
+        }
+        if fields.has("previous_network_transaction_reference") {
+            guard initiator == "MERCHANT" else {
+                throw .unprocessable(
+                    "INCOMPATIBLE_PARAMETER_VALUE",
+                    "previous_network_transaction_reference is compatible only with payment_initiator=MERCHANT.",
+                    field: fields.path("previous_network_transaction_reference"))
+            }
+            let reference = try fields.object(
+                "previous_network_transaction_reference", allowed: ["id", "date", "network", "acquirer_reference_number"])
+            _ = try reference?.string("id", required: true, maxLength: 36)
+        }
+        return StoredCredential(paymentInitiator: initiator, paymentType: type, usage: usage)
     }
 }
 

@@ -100,8 +100,19 @@ struct PaymentIntentRecord: Sendable {
     var returnURL: String?
     /// Set once a 3-D Secure challenge for the current payment method was passed.
     var authenticated = false
+    /// `setup_future_usage` as asked: the card is being saved for later charges.
+    var setupFutureUsage: String?
+    /// The confirmation runs without the customer (`off_session`): nobody can answer a
+    /// 3-D Secure challenge, so a card that needs one declines instead.
+    var offSession = false
     /// The idempotency key of the request that authorized it, for the ledger.
     var charges: [String] = []
+
+    /// Who started the charge, in the ledger's gateway-neutral terms.
+    var initiator: String {
+        if offSession { return "merchant" }
+        return setupFutureUsage == "off_session" ? "customer_saving_card" : "customer"
+    }
 
     func json(expanding latestCharge: JSONValue? = nil, paymentMethod expandedMethod: JSONValue? = nil) -> JSONValue {
         .object([
@@ -141,7 +152,7 @@ struct PaymentIntentRecord: Sendable {
             ("processing", .null),
             ("receipt_email", .optional(receiptEmail)),
             ("review", .null),
-            ("setup_future_usage", .null),
+            ("setup_future_usage", .optional(setupFutureUsage)),
             ("shipping", .null),
             ("source", .null),
             ("statement_descriptor", .null),

@@ -311,7 +311,11 @@ final class StripeGateway: Sendable {
         let description = try params.string("description")
         let receiptEmail = try params.string("receipt_email")
         let returnURL = try params.string("return_url")
-        _ = try params.boolean("off_session")
+        let offSession = try Self.offSession(params)
+        if offSession != nil, !confirm {
+            throw .invalidRequest("The parameter off_session can only be used with confirm=true.", param: "off_session")
+        }
+        let setupFutureUsage = try Self.setupFutureUsage(params)
         let expand = Set(try params.strings("expand"))
         return try transact { (state, effects) throws(StripeError) in
             let method = try paymentMethod(from: params, state: &state)
@@ -321,6 +325,8 @@ final class StripeGateway: Sendable {
                 status: method == nil ? .requiresPaymentMethod : .requiresConfirmation,
                 clientSecret: id + "_secret_" + Ids.random(25), created: now, description: description,
                 metadata: metadata, paymentMethod: method?.id, receiptEmail: receiptEmail, returnURL: returnURL)
+            intent.setupFutureUsage = setupFutureUsage
+            intent.offSession = offSession ?? false
             state.intentOrder.append(id)
             state.intents[id] = intent
             emit("payment_intent.created", intent.json(), id: id, info: info, state: &state, effects: &effects)
@@ -340,12 +346,17 @@ final class StripeGateway: Sendable {
         try params.allowOnly(Self.confirmParameters)
         let expand = Set(try params.strings("expand"))
         let returnURL = try params.string("return_url")
+        let offSession = try Self.offSession(params)
+        let setupFutureUsage = try Self.setupFutureUsage(params)
         return try transact { (state, effects) throws(StripeError) in
             guard var intent = state.intents[id] else { throw .missing("payment_intent", id) }
             guard [.requiresPaymentMethod, .requiresConfirmation, .requiresAction].contains(intent.status) else {
                 throw .unexpectedState("PaymentIntent", id, status: intent.status.rawValue, action: "confirm")
             }
             if let returnURL { intent.returnURL = returnURL }
+            // Each confirmation says afresh whether the customer is there.
+            intent.offSession = offSession ?? false
+            if let setupFutureUsage { intent.setupFutureUsage = setupFutureUsage }
             let named = try paymentMethod(from: params, state: &state)
             if let named, named.id != intent.paymentMethod { intent.authenticated = false }
             guard let method = named ?? intent.paymentMethod.flatMap({ state.paymentMethods[$0] }) else {
@@ -357,6 +368,36 @@ final class StripeGateway: Sendable {
             return intentJSON(intent, state, expand: expand)
         }
     }
+
+    /// `off_session`: a boolean, or Stripe's finer `one_off` / `recurring` (both off-session).
+    private static func offSession(_ params: FormParameters) throws(StripeError) -> Bool? {
+        guard let text = try params.string("off_session") else { return nil }
+        switch text {
+        case "true", "one_off", "recurring": return true
+        case "false": return false
+        default:
+            throw .invalidRequest(
+                "Invalid off_session: must be a boolean, one_off or recurring", code: "parameter_invalid_string",
+                param: "off_session")
+        }
+    }
+
+    private static func setupFutureUsage(_ params: FormParameters) throws(StripeError) -> String? {
+        guard let value = try params.string("setup_future_usage") else { return nil }
+        guard ["on_session", "off_session"].contains(value) else {
+            throw .invalidRequest(
+                "Invalid setup_future_usage: must be one of on_session or off_session", code: "parameter_invalid_string",
+                param: "setup_future_usage")
+        }
+        return value
+    }
+
+    /// A card that needs 3-D Secure, charged without the customer: Stripe declines it rather
+    /// than ask for a challenge nobody is there to answer.
+    private static let authenticationRequired = (
+        code: "authentication_required", declineCode: "authentication_required",
+        message: "Your card was declined. This transaction requires authentication."
+    )
 
     private static func decline(_ decline: CardDecline) -> (code: String, declineCode: String, message: String) {
         switch decline {
@@ -380,8 +421,10 @@ final class StripeGateway: Sendable {
         intent.paymentMethod = method.id
         intent.lastPaymentError = nil
         intent.nextAction = nil
-        if let decline = method.behavior.decline {
-            let (code, declineCode, message) = Self.decline(decline)
+        let needsChallenge = method.behavior == .requiresAuthentication && !intent.authenticated
+        if let (code, declineCode, message) = method.behavior.decline.map(Self.decline)
+            ?? (needsChallenge && intent.offSession ? Self.authenticationRequired : nil)
+        {
             var charge = ChargeRecord(
                 id: Ids.make("ch"), amount: intent.amount, created: now, currency: intent.currency,
                 description: intent.description, metadata: intent.metadata, paymentIntent: intent.id,
@@ -412,7 +455,7 @@ final class StripeGateway: Sendable {
             error.paymentIntent = intent.json()
             throw error
         }
-        if method.behavior == .requiresAuthentication && !intent.authenticated {
+        if needsChallenge {
             intent.status = .requiresAction
             intent.nextAction = .object([
                 ("redirect_to_url", .object([
@@ -433,7 +476,7 @@ final class StripeGateway: Sendable {
         let date = environment.clock.now
         environment.ledger.record(
             .authorization, object: charge.id, payment: intent.id, amount: intent.amount, currency: intent.currency,
-            idempotencyKey: info.idempotencyKey, at: date)
+            idempotencyKey: info.idempotencyKey, initiator: intent.initiator, at: date)
         if automatic {
             charge.captured = true
             charge.amountCaptured = intent.amount

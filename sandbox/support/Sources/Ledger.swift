@@ -24,10 +24,14 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
     public var currency: String
     /// The gateway's idempotency key for the request that caused it, if any.
     public var idempotencyKey: String?
+    /// Who started an authorization, as its request flagged it in the gateway's
+    /// stored-credential terms, spelled the gateway-neutral way (`customer`,
+    /// `customer_saving_card`, `merchant`); `nil` for other movements.
+    public var initiator: String?
     public var createdAt: Date
 
     enum CodingKeys: String, CodingKey {
-        case sequence, kind, object, payment, amount, currency
+        case sequence, kind, object, payment, amount, currency, initiator
         case idempotencyKey = "idempotency_key"
         case createdAt = "created_at"
     }
@@ -43,13 +47,13 @@ public final class Ledger: Sendable {
     @discardableResult
     public func record(
         _ kind: LedgerEntry.Kind, object: String, payment: String, amount: Int64, currency: String,
-        idempotencyKey: String? = nil, at date: Date
+        idempotencyKey: String? = nil, initiator: String? = nil, at date: Date
     ) -> LedgerEntry {
         entries.withLock { entries in
             let entry = LedgerEntry(
                 sequence: entries.count + 1, kind: kind, object: object, payment: payment,
                 amount: amount, currency: currency.lowercased(), idempotencyKey: idempotencyKey,
-                createdAt: date)
+                initiator: initiator, createdAt: date)
             entries.append(entry)
             return entry
         }
