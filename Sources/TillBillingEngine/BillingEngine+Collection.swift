@@ -39,7 +39,11 @@ extension BillingEngine {
             amount: attempt.amount, token: method.token,
             description: "Invoice \(invoice.number ?? invoice.id)",
             metadata: ["invoice": invoice.id, "customer": customer.id].merging(
-                invoice.subscriptionID.map { ["subscription": $0] } ?? [:]) { first, _ in first })
+                invoice.subscriptionID.map { ["subscription": $0] } ?? [:]) { first, _ in first },
+            // Card networks want the first charge of a saved card made with the customer
+            // present, and the later ones flagged as merchant-initiated.
+            initiator: method.customerInitiatedChargeDone ? .merchant : .customerSavingCard,
+            idempotencyKey: attempt.idempotencyKey)
         do throws(PaymentError) {
             let loaded = try await payments.create(request, merchantID: merchantID)
             return Self.result(of: loaded)

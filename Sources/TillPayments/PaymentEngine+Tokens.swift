@@ -13,8 +13,11 @@ extension PaymentEngine.NewPayment {
     /// A payment captured as soon as it is authorized, routed by the engine: what billing
     /// makes to collect an invoice, without having to know gateways' capture modes.
     public static func immediateCharge(
-        amount: Money, token: String, description: String?, metadata: [String: String]
+        amount: Money, token: String, description: String?, metadata: [String: String], initiator: ChargeInitiator,
+        idempotencyKey: String
     ) -> Self {
-        Self(amount: amount, token: token, captureMode: .automatic, description: description, metadata: metadata)
+        Self(
+            amount: amount, token: token, captureMode: .automatic, description: description, metadata: metadata,
+            initiator: initiator, idempotencyKey: idempotencyKey)
     }
 }
