@@ -160,6 +160,7 @@ extension BillingEngine {
             let due = try stored.value.amountRemaining()
             if outOfBand || due.isZero {
                 try billing.markPaid(&stored.value)
+                try billing.releaseChange(of: stored.value)
             } else {
                 guard customer.value.paymentMethod != nil else {
                     throw BillingError.invalid("payment_method", "customer \(customer.value.id) has no saved payment method", code: "payment_method_missing")
@@ -205,12 +206,7 @@ extension BillingEngine {
                 stored.value.status = .uncollectible
             }
             stored.value.nextAttemptAt = nil
-            if let subscriptionID = stored.value.subscriptionID, var sub = try billing.find(Subscription.self, subscriptionID),
-                sub.value.changeInvoiceID == id
-            {
-                sub.value.changeInvoiceID = nil
-                try billing.save(&sub, dueAt: sub.record.dueAt)
-            }
+            try billing.releaseChange(of: stored.value)
             try billing.save(&stored, dueAt: nil)
             billing.emit(operation == .void ? "invoice.voided" : "invoice.marked_uncollectible", try BillingViews.invoice(stored.value))
             billing.audit("billing.invoice.\(operation == .void ? "void" : "uncollectible")", id)

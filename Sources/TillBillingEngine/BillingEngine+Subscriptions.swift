@@ -169,9 +169,14 @@ extension BillingEngine {
                         rounding: settings.rounding, collection: stored.value.collection,
                         daysUntilDue: stored.value.daysUntilDue, createdAt: billing.now)
                     billing.emit("invoice.created", try BillingViews.invoice(invoice))
+                    // The safety bound compares with the last period's invoice: a quantity typo
+                    // shows as a proration many times larger than anything billed before.
                     let outcome = try billing.finalize(
-                        &invoice, customer: &customer.value, settings: settings, previousTotal: nil)
-                    if outcome == .collecting || outcome == .held { stored.value.changeInvoiceID = invoice.id }
+                        &invoice, customer: &customer.value, settings: settings,
+                        previousTotal: try billing.previousTotal(of: stored.value))
+                    // Until its invoice is paid, the change is in flight: a second one would
+                    // prorate against terms that may not stand.
+                    if outcome != .paid { stored.value.changeInvoiceID = invoice.id }
                     for line in lines where line.amount.isPositive {
                         if let item = line.subscriptionItemID, let linePeriod = line.period {
                             stored.value.charges.append(
@@ -206,19 +211,23 @@ extension BillingEngine {
                 billing.emit("customer.subscription.updated", try BillingViews.subscription(stored.value))
             } else {
                 try SubscriptionLifecycle.check(.cancelNow, stored.value)
-                if prorate, stored.value.status != .trialing {
-                    _ = try billing.creditUnusedTime(
-                        charges: stored.value.charges, customer: &customer.value, outcome: outcome,
-                        reason: "subscription_canceled")
-                }
+                let charges = stored.value.charges
+                let credit = prorate && stored.value.status != .trialing
                 stored.value.status = .canceled
                 stored.value.canceledAt = billing.now
                 stored.value.endedAt = billing.now
                 stored.value.charges = []
                 stored.value.pendingChange = nil
+                stored.value.changeInvoiceID = nil
+                // Saved before the credit notes, which may settle invoices of this subscription.
+                try billing.save(&stored, dueAt: nil)
+                if credit {
+                    _ = try billing.creditUnusedTime(
+                        charges: charges, customer: &customer.value, outcome: outcome, reason: "subscription_canceled")
+                }
                 billing.emit("customer.subscription.deleted", try BillingViews.subscription(stored.value))
             }
-            try billing.save(&stored, dueAt: billing.dueAt(stored.value, settings: settings))
+            if atPeriodEnd { try billing.save(&stored, dueAt: billing.dueAt(stored.value, settings: settings)) }
             try billing.save(&customer, dueAt: customer.record.dueAt)
             billing.audit("billing.subscription.cancel", stored.value.id, ["at_period_end": "\(atPeriodEnd)"])
         }
@@ -249,12 +258,14 @@ extension BillingEngine {
             var customer = try billing.customer(stored.value.customerID)
             try billing.useClock(of: customer.value)
             try SubscriptionLifecycle.check(.pause, stored.value)
-            _ = try billing.creditUnusedTime(
-                charges: stored.value.charges, customer: &customer.value, outcome: .creditBalance, reason: "subscription_paused")
+            let charges = stored.value.charges
             stored.value.status = .paused
             stored.value.pausedAt = billing.now
             stored.value.charges = []
+            stored.value.changeInvoiceID = nil
             try billing.save(&stored, dueAt: nil)
+            _ = try billing.creditUnusedTime(
+                charges: charges, customer: &customer.value, outcome: .creditBalance, reason: "subscription_paused")
             try billing.save(&customer, dueAt: customer.record.dueAt)
             billing.emit("customer.subscription.paused", try BillingViews.subscription(stored.value))
             billing.audit("billing.subscription.pause", stored.value.id)

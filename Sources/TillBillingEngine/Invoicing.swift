@@ -112,6 +112,15 @@ extension BillingTransaction {
         }
     }
 
+    /// A change's invoice that is settled (paid, void, uncollectible) no longer holds the
+    /// subscription's next change back.
+    func releaseChange(of invoice: Invoice) throws {
+        guard let id = invoice.subscriptionID, var sub = try find(Subscription.self, id), sub.value.changeInvoiceID == invoice.id
+        else { return }
+        sub.value.changeInvoiceID = nil
+        try save(&sub, dueAt: sub.record.dueAt)
+    }
+
     /// The subscription's previous invoice total, for the safety bound.
     func previousTotal(of subscription: Subscription) throws -> Money? {
         guard let id = subscription.latestInvoiceID, let invoice = try find(Invoice.self, id) else { return nil }
@@ -202,6 +211,7 @@ extension BillingTransaction {
             invoice.value.amountCredited = try add(invoice.value.amountCredited, total)
             if try invoice.value.amountRemaining().isZero, invoice.value.attempts.allSatisfy({ $0.status != .pending }) {
                 try markPaid(&invoice.value)
+                try releaseChange(of: invoice.value)
             }
         case .creditBalance:
             invoice.value.amountCredited = try add(invoice.value.amountCredited, total)

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import TillBilling
 import TillPayments
 
 /// Answers every failure in the API's one error shape, and stamps `Request-Id` on every
@@ -16,6 +17,8 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as APIError {
             response = error.response()
         } catch let error as PaymentError {
+            response = APIError(error).response()
+        } catch let error as BillingError {
             response = APIError(error).response()
         } catch let error as HTTPError {
             response = Self.translate(error).response()

@@ -399,8 +399,10 @@ extension TillServer {
         }
         billingPost("invoices/:id/lines", on: v1) { bytes, merchant, context in
             let body = try RequestBody(bytes, allowed: ["description", "price", "quantity", "amount", "currency", "tax_rates"])
+            let id = try context.parameters.require("id")
+            let current = try await self.billing.invoice(id: id, merchantID: merchant)
             let invoice = try await self.billing.addLine(
-                invoiceID: try context.parameters.require("id"), try Self.newLine(body, currency: nil), merchantID: merchant)
+                invoiceID: id, try Self.newLine(body, currency: current.currency), merchantID: merchant)
             return try BillingViews.invoice(invoice)
         }
         billingPost("invoices/:id/finalize", on: v1) { bytes, merchant, context in
