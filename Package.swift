@@ -237,7 +237,7 @@ let package = Package(
             name: "till",
             dependencies: [
                 "TillCore", "TillCrypto", "TillStore", "TillVault", "TillAudit", "TillServer", "TillGateway", "TillHTTP",
-                "StripeSandbox", "PayPalSandbox", "SandboxSupport",
+                "TillBilling", "TillBillingEngine", "StripeSandbox", "PayPalSandbox", "SandboxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -15,7 +15,7 @@ struct TillCommand: AsyncParsableCommand {
         version: Till.version,
         subcommands: [
             ServeCommand.self, SandboxCommand.self, MerchantsCommand.self, APIKeysCommand.self, KeysCommand.self,
-            AuditCommand.self, LoadCommand.self, BenchCommand.self,
+            AuditCommand.self, LoadCommand.self, BenchCommand.self, BillingCommand.self,
         ]
     )
 
