@@ -1,4 +1,5 @@
 import Foundation
+import TillAudit
 import TillCore
 import TillHTTP
 import TillServer
@@ -117,6 +118,35 @@ extension BillingTests {
             #expect(firstAttempts.count == 2)
             let events = try await harness.get("/v1/events?type=invoice.paid&limit=100")
             #expect(events["data"].array.count == 2)
+        }
+    }
+
+    @Test("billing's changes are in the audit log, which still verifies offline")
+    func audited() async throws {
+        let harness = try await DaemonHarness.start()
+        do {
+            let clock = try await harness.clock("2024-04-01T00:00:00Z")
+            let price = try await harness.price(1500, "usd")
+            let customer = try await harness.customer(clock: clock)
+            _ = try await harness.subscribe(customer, price)
+            try await harness.advance(clock, to: "2024-05-01T00:00:00Z")
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.daemon.stop()
+        let directory = harness.dataDirectory + "/audit"
+        let report = try AuditVerifier.verify(
+            log: directory + "/audit.jsonl", checkpoints: directory + "/audit.checkpoints",
+            keyring: directory + "/audit-keyring.json")
+        #expect(report.status == .intact)
+        let text = try String(contentsOfFile: directory + "/audit.jsonl", encoding: .utf8)
+        let actions = Set(try text.split(separator: "\n").map { try AuditEntry(line: Array($0.utf8)).event.action.rawValue })
+        for action in [
+            "billing.customer.create", "billing.subscription.create", "billing.invoice.finalize", "billing.invoice.paid",
+            "billing.subscription.renew",
+        ] {
+            #expect(actions.contains(action), "\(action) is not in the audit log")
         }
     }
 
