@@ -43,6 +43,14 @@ struct LayeringTests {
         #expect(imported.subtracting(["Foundation", "TillCore"]).isEmpty, "unexpected imports: \(imported.subtracting(["Foundation", "TillCore"]).sorted())")
     }
 
+    @Test("TillBillingEngine charges through TillPayments and never sees a gateway, the vault or HTTP serving")
+    func billingEngine() throws {
+        let imported = try Self.imports(of: "TillBillingEngine")
+        #expect(imported.contains("TillPayments") && imported.contains("TillBilling"))
+        let forbidden: Set = ["TillGateway", "TillVault", "TillServer", "Hummingbird", "NIOCore", "HTTPTypes", "GRDB", "TillHTTP"]
+        #expect(imported.isDisjoint(with: forbidden), "imports \(imported.intersection(forbidden).sorted())")
+    }
+
     @Test("TillCore, TillStore and TillGateway never import a module above them")
     func lowerModules() throws {
         let above: Set = ["TillBilling", "TillPayments", "TillServer", "TillVault", "Hummingbird", "NIOCore", "HTTPTypes"]
