@@ -58,6 +58,39 @@ private struct Daemon {
     }
 }
 
+/// `till sandbox` in its own process, so it outlives the daemons a test kills, and the
+/// arguments that attach `till serve --sandbox` to it.
+private func startSandboxes() async throws -> (process: TillProcess, arguments: [String], stripeURL: String, paypalURL: String) {
+    func required(_ value: String?, _ sandbox: TillProcess) throws -> String {
+        guard let value else { throw TillProcess.Failure("till sandbox printed: \(sandbox.output)") }
+        return value
+    }
+    let sandbox = try TillProcess([
+        "sandbox", "--stripe-port", "0", "--paypal-port", "0", "--webhook-secret", "whsec_crash_test",
+        "--paypal-client-id", "crash-client", "--paypal-client-secret", "crash-secret", "--log-level", "error",
+    ])
+
+    var printed: [String: String] = [:]
+    let deadline = ContinuousClock.now + .seconds(60)
+    while printed.count < 3, ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(50))
+        for line in sandbox.output.split(separator: "\n") {
+            let words = line.split(separator: " ").map(String.init)
+            if words.first == "Stripe-like", words.count > 1 { printed["stripe"] = words[1] }
+            if words.first == "PayPal-like", words.count > 1 { printed["paypal"] = words[1] }
+            if words.starts(with: ["webhook", "id"]), words.count > 2 { printed["webhook_id"] = words[2] }
+        }
+    }
+    let stripeURL = try required(printed["stripe"], sandbox)
+    let paypalURL = try required(printed["paypal"], sandbox)
+    let arguments = [
+        "--stripe-sandbox", stripeURL, "--paypal-sandbox", paypalURL, "--webhook-secret", "whsec_crash_test",
+        "--paypal-client-id", "crash-client", "--paypal-client-secret", "crash-secret",
+        "--paypal-webhook-id", try required(printed["webhook_id"], sandbox),
+    ]
+    return (sandbox, arguments, stripeURL, paypalURL)
+}
+
 @Suite("Crash safety (the built binary)", .serialized)
 struct CrashTests {
     @Test(
@@ -66,31 +99,9 @@ struct CrashTests {
     func killAndRestart() async throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("till-crash-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let sandbox = try TillProcess([
-            "sandbox", "--stripe-port", "0", "--paypal-port", "0", "--webhook-secret", "whsec_crash_test",
-            "--paypal-client-id", "crash-client", "--paypal-client-secret", "crash-secret", "--log-level", "error",
-        ])
         let http = try HTTPClient()
+        let (sandbox, arguments, stripeURL, paypalURL) = try await startSandboxes()
         defer { sandbox.terminate() }
-
-        var printed: [String: String] = [:]
-        let deadline = ContinuousClock.now + .seconds(60)
-        while printed.count < 3, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-            for line in sandbox.output.split(separator: "\n") {
-                let words = line.split(separator: " ").map(String.init)
-                if words.first == "Stripe-like", words.count > 1 { printed["stripe"] = words[1] }
-                if words.first == "PayPal-like", words.count > 1 { printed["paypal"] = words[1] }
-                if words.starts(with: ["webhook", "id"]), words.count > 2 { printed["webhook_id"] = words[2] }
-            }
-        }
-        let stripeURL = try #require(printed["stripe"], "till sandbox printed: \(sandbox.output)")
-        let paypalURL = try #require(printed["paypal"])
-        let arguments = [
-            "--stripe-sandbox", stripeURL, "--paypal-sandbox", paypalURL, "--webhook-secret", "whsec_crash_test",
-            "--paypal-client-id", "crash-client", "--paypal-client-secret", "crash-secret",
-            "--paypal-webhook-id", try #require(printed["webhook_id"]),
-        ]
 
         let acknowledged = Acknowledged()
         for round in 0..<5 {
@@ -188,5 +199,82 @@ struct CrashTests {
         daemon.process.terminate()
         #expect(try await daemon.process.waitForExit(within: .seconds(30)) == 0, "\(daemon.process.errorOutput)")
         await http.shutdown()
+    }
+}
+
+@Suite("Billing crash safety (the built binary)", .serialized)
+struct BillingCrashTests {
+    @Test(
+        "SIGKILL while a test clock bills a year, then restart: every month is billed and charged exactly once",
+        .enabled(if: TillProcess.binary != nil, "the till executable is built by `swift build --build-tests`"))
+    func killDuringRenewals() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("till-billing-crash-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let http = try HTTPClient()
+        let (sandbox, arguments, _, _) = try await startSandboxes()
+        defer { sandbox.terminate() }
+
+        var daemon = try await Daemon.start(data: data, sandboxes: arguments, http: http)
+        func post(_ path: String, _ body: String) async throws -> [String: Any] {
+            let answer = try await daemon.call(http, .POST, path, json: body)
+            #expect((200..<300).contains(answer.status), "POST \(path): \(String(decoding: answer.body, as: UTF8.self))")
+            return json(answer)
+        }
+        let clock = try #require(try await post("/v1/test_clocks", #"{"frozen_time": "2024-01-31T12:00:00Z"}"#)["id"] as? String)
+        let product = try #require(try await post("/v1/products", #"{"name": "Plan"}"#)["id"] as? String)
+        let price = try #require(
+            try await post(
+                "/v1/prices", #"{"product": "\#(product)", "currency": "usd", "unit_amount": 1200, "recurring": {"interval": "month"}}"#
+            )["id"] as? String)
+        var customers: [String] = []
+        for _ in 0..<4 {
+            let token = try #require(
+                json(
+                    try await daemon.call(
+                        http, .POST, "/v1/tokens", key: daemon.publishableKey,
+                        json: #"{"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034}}"#))["id"] as? String)
+            let customer = try #require(
+                try await post("/v1/customers", #"{"test_clock": "\#(clock)", "payment_method": "\#(token)"}"#)["id"] as? String)
+            _ = try await post("/v1/subscriptions", #"{"customer": "\#(customer)", "items": [{"price": "\#(price)"}]}"#)
+            customers.append(customer)
+        }
+
+        // Kill the daemon part-way through a year of renewals, three times over.
+        for round in 0..<3 {
+            let target = "2025-01-31T12:00:0\(round)Z"
+            let current = daemon
+            let advance = Task { try? await current.call(http, .POST, "/v1/test_clocks/\(clock)/advance", json: #"{"frozen_time": "\#(target)"}"#) }
+            try await Task.sleep(for: .milliseconds(300 + 200 * round))
+            await daemon.process.kill()
+            _ = await advance.value
+            daemon = try await Daemon.start(data: data, sandboxes: arguments, http: http)
+        }
+        // Finish the year on the last incarnation.
+        let finished = try await daemon.call(
+            http, .POST, "/v1/test_clocks/\(clock)/advance", json: #"{"frozen_time": "2025-01-31T12:00:05Z"}"#)
+        #expect(finished.status == 200, "\(String(decoding: finished.body, as: UTF8.self))")
+
+        let expected = [
+            "2024-01-31", "2024-02-29", "2024-03-31", "2024-04-30", "2024-05-31", "2024-06-30", "2024-07-31", "2024-08-31",
+            "2024-09-30", "2024-10-31", "2024-11-30", "2024-12-31", "2025-01-31",
+        ].map { $0 + "T12:00:00Z" }
+        var payments: Set<String> = []
+        for customer in customers {
+            let list = json(try await daemon.call(http, .GET, "/v1/invoices?customer=\(customer)&limit=100"))
+            let invoices = ((list["data"] as? [[String: Any]]) ?? []).reversed()
+            #expect(invoices.compactMap { $0["period_start"] as? String } == expected, "customer \(customer)")
+            for invoice in invoices {
+                // A renewal interrupted between its write and its charge is finished by the next
+                // incarnation under the same attempt key: still one payment.
+                let attempts = (invoice["attempts"] as? [[String: Any]]) ?? []
+                #expect(invoice["status"] as? String == "paid", "\(invoice["id"] ?? "?") is \(invoice["status"] ?? "?")")
+                #expect(attempts.count == 1)
+                if let payment = attempts.first?["payment"] as? String { payments.insert(payment) }
+            }
+        }
+        #expect(payments.count == customers.count * expected.count)
+        let till = json(try await daemon.call(http, .GET, "/v1/payments?limit=100"))
+        #expect((till["data"] as? [Any])?.count == customers.count * expected.count)
+        daemon.process.terminate()
     }
 }
