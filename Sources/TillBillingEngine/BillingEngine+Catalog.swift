@@ -15,11 +15,13 @@ extension BillingEngine {
         public var scheme: PricingScheme
         public var taxBehavior: TaxBehavior
         public var nickname: String?
+        public var usage: MeteredPricing?
 
         public init(
             productID: String, unitAmounts: [Money], recurrence: Recurrence?, scheme: PricingScheme = .perUnit,
-            taxBehavior: TaxBehavior = .exclusive, nickname: String? = nil
+            taxBehavior: TaxBehavior = .exclusive, nickname: String? = nil, usage: MeteredPricing? = nil
         ) {
+            self.usage = usage
             self.productID = productID
             self.unitAmounts = unitAmounts
             self.recurrence = recurrence
@@ -47,9 +49,10 @@ extension BillingEngine {
         let price = try Price(
             id: Identifiers.make("price"), productID: request.productID, unitAmounts: request.unitAmounts,
             kind: request.recurrence.map { .recurring($0) } ?? .oneTime, scheme: request.scheme,
-            taxBehavior: request.taxBehavior, nickname: request.nickname, createdAt: now)
+            taxBehavior: request.taxBehavior, nickname: request.nickname, createdAt: now, usage: request.usage)
         return try await transact(merchantID: merchantID, actor: "merchant:\(merchantID)", at: now) { billing in
             let product = try billing.load(Product.self, request.productID, param: "product")
+            if let usage = request.usage { _ = try billing.load(BillableMetric.self, usage.metricID, param: "usage.billable_metric") }
             guard product.value.active else {
                 throw BillingError.conflict("product_archived", "product \(product.value.id) is archived", param: "product")
             }

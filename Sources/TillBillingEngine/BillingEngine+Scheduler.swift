@@ -98,6 +98,9 @@ extension BillingEngine {
             }
             let calendar = try customer.value.calendar()
             if subscription.cancelAtPeriodEnd {
+                _ = try billing.billFinalUsage(
+                    &stored.value, customer: &customer.value, settings: settings, period: subscription.schedule.current)
+                try billing.save(&customer, dueAt: customer.record.dueAt)
                 stored.value.status = .canceled
                 stored.value.endedAt = subscription.schedule.current.end
                 stored.value.charges = []
@@ -127,7 +130,7 @@ extension BillingEngine {
             let collect = stored.value.status != .unpaid
             _ = try billing.billPeriod(
                 &stored.value, customer: &customer.value, settings: settings, reason: reason, factor: factor,
-                collect: collect)
+                collect: collect, usagePeriod: subscription.schedule.current, usageItems: subscription.items)
             try billing.save(&stored, dueAt: billing.dueAt(stored.value, settings: settings))
             try billing.save(&customer, dueAt: customer.record.dueAt)
             billing.emit("customer.subscription.updated", try BillingViews.subscription(stored.value))

@@ -213,6 +213,9 @@ extension BillingEngine {
                 try SubscriptionLifecycle.check(.cancelNow, stored.value)
                 let charges = stored.value.charges
                 let credit = prorate && stored.value.status != .trialing
+                // Usage so far in the period is billed now: nothing after this moment counts.
+                let sofar = BillingPeriod(start: stored.value.schedule.current.start, end: max(billing.now, stored.value.schedule.current.start))
+                _ = try billing.billFinalUsage(&stored.value, customer: &customer.value, settings: settings, period: sofar)
                 stored.value.status = .canceled
                 stored.value.canceledAt = billing.now
                 stored.value.endedAt = billing.now

@@ -10,7 +10,7 @@ import TillStore
 /// (the documents, their events and counters together), and money moves only through
 /// ``PaymentEngine`` by vault token, after the attempt that moves it is on disk.
 public final class BillingEngine: Sendable {
-    let store: any BillingStore & TransactionalStore
+    let store: any BillingStore & TransactionalStore & UsageStore
     let payments: PaymentEngine
     let audit: AuditTrail
     let clock: @Sendable () -> Date
@@ -19,7 +19,7 @@ public final class BillingEngine: Sendable {
     public let testClocksEnabled: Bool
 
     public init(
-        store: any BillingStore & TransactionalStore, payments: PaymentEngine, audit: AuditTrail,
+        store: any BillingStore & TransactionalStore & UsageStore, payments: PaymentEngine, audit: AuditTrail,
         now: @escaping @Sendable () -> Date = { Date() }, logger: Logger, testClocksEnabled: Bool
     ) {
         self.store = store
@@ -95,6 +95,8 @@ public final class BillingEngine: Sendable {
         } catch BillingStoreConflict.staleVersion(let id) {
             throw BillingError.conflict(
                 "concurrent_update", "\(id) changed while this request ran; nothing was written, retry the request")
+        } catch BillingStoreConflict.duplicateNumber(let number) {
+            throw BillingError.conflict("duplicate_number", "\(number) is taken by another document; nothing was written")
         } catch let error as MoneyError {
             throw BillingError.money(error, while: "billing")
         } catch {

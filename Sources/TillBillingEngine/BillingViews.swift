@@ -42,6 +42,55 @@ public enum BillingViews {
             "recurring": recurring, "billing_scheme": .string(price.scheme.rawValue),
             "tax_behavior": .string(price.taxBehavior.rawValue), "nickname": .string(price.nickname),
             "active": .bool(price.active), "created_at": .date(price.createdAt),
+            "usage_type": .string(price.isMetered ? "metered" : "licensed"),
+            "usage": price.usage.map(usage) ?? .null,
+        ])
+    }
+
+    static func usage(_ usage: MeteredPricing) -> JSONValue {
+        var object: JSONObject = ["billable_metric": .string(usage.metricID), "usage_model": .string(usage.model.name)]
+        switch usage.model {
+        case .perUnit(let unit):
+            object["unit_amount_decimal"] = .string(unit.description)
+        case .package(let size, let amount, let free):
+            object["package_size"] = .int(size)
+            object["package_amount"] = .int(amount)
+            object["free_units"] = .int(free)
+        case .graduated(let tiers), .volume(let tiers):
+            object["tiers"] = .array(
+                tiers.map { tier in
+                    .object([
+                        "up_to": .string(tier.upTo?.description ?? "inf"),
+                        "unit_amount_decimal": .string(tier.unitAmount.description), "flat_amount": .int(tier.flatAmount),
+                    ])
+                })
+        }
+        return .object(object)
+    }
+
+    public static func metric(_ metric: BillableMetric) -> JSONValue {
+        .object([
+            "id": .string(metric.id), "object": .string("billable_metric"), "code": .string(metric.code),
+            "name": .string(metric.name), "aggregation": .string(metric.aggregation.rawValue),
+            "property": .string(metric.property),
+            "filters": .array(metric.filters.map { .object(["key": .string($0.key), "values": .array($0.values.map { .string($0) })]) }),
+            "created_at": .date(metric.createdAt),
+        ])
+    }
+
+    public static func usage(_ items: [BillingEngine.ItemUsage], subscriptionID: String) -> JSONValue {
+        .object([
+            "object": .string("usage_summary"), "subscription": .string(subscriptionID),
+            "data": .array(
+                items.map { item in
+                    .object([
+                        "subscription_item": .string(item.itemID), "price": .string(item.price.id),
+                        "billable_metric": .string(item.metric.id), "code": .string(item.metric.code),
+                        "period": period(item.period), "quantity": .string(item.quantity.description),
+                        "amount": money(item.amount), "currency": currency(item.amount.currency),
+                        "breakdown": .array(item.breakdown.map { .string($0) }),
+                    ])
+                }),
         ])
     }
 
@@ -124,6 +173,7 @@ public enum BillingViews {
                 "period": period(line.period), "price": .string(line.priceID),
                 "subscription_item": .string(line.subscriptionItemID), "proration": .bool(line.proration),
                 "tax_rates": .array(line.taxRates.map { .string($0.id) }),
+                "usage_quantity": .string(line.usageQuantity?.description),
             ])
         }
         let attempts: [JSONValue] = invoice.attempts.map { attempt in
@@ -201,6 +251,15 @@ public enum BillingViews {
             "max_growth_factor": .int(settings.maxGrowthFactor),
             "max_invoice_amounts": .object(
                 Dictionary(uniqueKeysWithValues: settings.maxInvoiceAmounts.map { ($0.key.code.lowercased(), JSONValue.int($0.value)) })),
+            "usage_grace_days": .int(Int64(settings.usageGraceDays)),
+            "reminder_days_before_due": .array(settings.reminderDaysBeforeDue.map { .int(Int64($0)) }),
+            "overdue_notice_days": .array(settings.overdueNoticeDays.map { .int(Int64($0)) }),
+            "late_fee": settings.lateFee.map { fee in
+                .object([
+                    "flat_amounts": .object(Dictionary(uniqueKeysWithValues: fee.flat.map { ($0.key.code.lowercased(), JSONValue.int($0.value)) })),
+                    "basis_points": .int(fee.basisPoints),
+                ])
+            } ?? .null,
         ])
     }
 }

@@ -11,6 +11,7 @@ enum BillingKind: String, Sendable {
     case creditNote = "credit_note"
     case testClock = "test_clock"
     case settings = "billing_settings"
+    case billableMetric = "billable_metric"
 }
 
 /// A domain object the store keeps whole, and the columns it is found by.

@@ -131,14 +131,22 @@ extension BillingTransaction {
     /// invoice of one billing, inserted.
     func billPeriod(
         _ subscription: inout Subscription, customer: inout Customer, settings: BillingSettings, reason: InvoiceReason,
-        factor: ProrationFactor?, collect: Bool
+        factor: ProrationFactor?, collect: Bool, usagePeriod: BillingPeriod? = nil, usageItems: [SubscriptionItem]? = nil
     ) throws -> (Invoice, FinalizeOutcome) {
         let book = try book(priceIDs: subscription.items.map(\.priceID), taxRateIDs: subscription.taxRateIDs)
-        let lines = try SubscriptionBilling.periodLines(
+        let invoiceID = Identifiers.make("inv")
+        var lines = try SubscriptionBilling.periodLines(
             items: subscription.items, book: book, currency: subscription.currency, period: subscription.schedule.current,
             factor: factor, taxRateIDs: subscription.taxRateIDs, rounding: settings.rounding.mode, makeID: invoiceLineID)
+        if let usagePeriod {
+            // The period that just ended is billed for its usage by the items it ran with.
+            let current = subscription.items
+            subscription.items = usageItems ?? current
+            lines += try usageLines(&subscription, period: usagePeriod, invoiceID: invoiceID, settings: settings)
+            subscription.items = current
+        }
         var invoice = Invoice(
-            id: Identifiers.make("inv"), customer: customer, subscriptionID: subscription.id, reason: reason,
+            id: invoiceID, customer: customer, subscriptionID: subscription.id, reason: reason,
             currency: subscription.currency, lines: lines, discounts: subscription.discount.map { [$0] } ?? [],
             rounding: settings.rounding, collection: subscription.collection, daysUntilDue: subscription.daysUntilDue,
             createdAt: now)
@@ -152,6 +160,26 @@ extension BillingTransaction {
         }
         try insert(invoice, clockID: customer.testClockID, dueAt: dueAt(invoice))
         return (invoice, outcome)
+    }
+
+    /// An invoice of usage alone, for a subscription that ends (at its period end, or now):
+    /// `nil` when it has no metered items and nothing to correct.
+    func billFinalUsage(
+        _ subscription: inout Subscription, customer: inout Customer, settings: BillingSettings, period: BillingPeriod
+    ) throws -> Invoice? {
+        let invoiceID = Identifiers.make("inv")
+        let lines = try usageLines(&subscription, period: period, invoiceID: invoiceID, settings: settings)
+        guard !lines.isEmpty else { return nil }
+        var invoice = Invoice(
+            id: invoiceID, customer: customer, subscriptionID: subscription.id, reason: .subscriptionCycle,
+            currency: subscription.currency, lines: lines, discounts: subscription.discount.map { [$0] } ?? [],
+            rounding: settings.rounding, collection: subscription.collection, daysUntilDue: subscription.daysUntilDue,
+            createdAt: now)
+        emit("invoice.created", try BillingViews.invoice(invoice))
+        _ = try finalize(&invoice, customer: &customer, settings: settings, previousTotal: nil, collect: true)
+        subscription.latestInvoiceID = invoice.id
+        try insert(invoice, clockID: customer.testClockID, dueAt: dueAt(invoice))
+        return invoice
     }
 
     /// Credits what `charges` paid for after now, one credit note per invoice, the money

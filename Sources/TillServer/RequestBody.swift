@@ -41,11 +41,11 @@ public struct RequestBody: Sendable {
     public init(fields: JSONObject, allowed: Set<String>, prefix: String) throws(APIError) {
         if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw APIError(
-                .badRequest, .invalidRequest, code: "parameter_unknown", "unknown field \(prefix).\(unknown)",
-                param: "\(prefix).\(unknown)")
+                .badRequest, .invalidRequest, code: "parameter_unknown",
+                "unknown field \(prefix.isEmpty ? "" : prefix + ".")\(unknown)", param: (prefix.isEmpty ? "" : prefix + ".") + unknown)
         }
         self.fields = fields
-        self.prefix = prefix + "."
+        self.prefix = prefix.isEmpty ? "" : prefix + "."
     }
 
     private var prefix = ""

@@ -14,6 +14,7 @@ extension TillServer {
         addSubscriptionRoutes(to: v1)
         addInvoiceRoutes(to: v1)
         addTestClockRoutes(to: v1)
+        addUsageRoutes(to: v1)
     }
 
     /// A `POST` whose answer is `status` and the JSON `body` returns, replayed for the same
@@ -71,9 +72,15 @@ extension TillServer {
                 bytes,
                 allowed: [
                     "product", "currency", "unit_amount", "currency_options", "recurring", "billing_scheme", "tax_behavior",
-                    "nickname",
+                    "nickname", "usage",
                 ])
-            let primary = try Self.money(body, amountField: "unit_amount", allowZero: true)
+            let usage = try Self.meteredPricing(body)
+            let primary: Money
+            if usage != nil, body.fields["unit_amount"] == nil {
+                primary = .zero(try Self.currency(try body.requiredString("currency"), param: "currency"))
+            } else {
+                primary = try Self.money(body, amountField: "unit_amount", allowZero: true)
+            }
             var amounts = [primary]
             for (code, value) in (try body.object("currency_options") ?? [:]).sorted(by: { $0.key < $1.key }) {
                 guard case .object(let fields) = value else {
@@ -101,7 +108,7 @@ extension TillServer {
             let price = try await self.billing.createPrice(
                 .init(
                     productID: try body.requiredString("product"), unitAmounts: amounts, recurrence: recurrence, scheme: scheme,
-                    taxBehavior: tax, nickname: try body.string("nickname")),
+                    taxBehavior: tax, nickname: try body.string("nickname"), usage: usage),
                 merchantID: merchant)
             return BillingViews.price(price)
         }
@@ -146,8 +153,19 @@ extension TillServer {
                 bytes,
                 allowed: [
                     "invoice_prefix", "rounding_mode", "tax_rounding", "retry_days", "after_retries", "incomplete_hours",
-                    "max_growth_factor", "max_invoice_amounts",
+                    "max_growth_factor", "max_invoice_amounts", "usage_grace_days", "reminder_days_before_due",
+                    "overdue_notice_days", "late_fee",
                 ])
+            func days(_ name: String, _ fallback: [Int]) throws(APIError) -> [Int] {
+                guard let value = body.fields[name] else { return fallback }
+                guard case .array(let items) = value else { throw APIError.invalid("\(name) is an array of integers", param: name) }
+                return try items.map { item throws(APIError) in
+                    guard case .int(let days) = item, let small = Int(exactly: days) else {
+                        throw APIError.invalid("\(name) is an array of integers", param: name)
+                    }
+                    return small
+                }
+            }
             let current = try await self.billing.settings(merchantID: merchant)
             var rounding = current.rounding
             if let name = try body.string("rounding_mode") {
@@ -158,14 +176,23 @@ extension TillServer {
                 rounding.mode = mode
             }
             if let tax = try Self.enumValue(body, "tax_rounding", TaxRounding.self) { rounding.tax = tax }
-            var retryDays = current.retryDays
-            if let value = body.fields["retry_days"] {
-                guard case .array(let items) = value else { throw APIError.invalid("retry_days is an array of integers", param: "retry_days") }
-                retryDays = try items.map { item throws(APIError) in
-                    guard case .int(let days) = item, let small = Int(exactly: days) else {
-                        throw APIError.invalid("retry_days is an array of integers", param: "retry_days")
+            let retryDays = try days("retry_days", current.retryDays)
+            var lateFee = current.lateFee
+            if let value = body.fields["late_fee"] {
+                switch value {
+                case .null: lateFee = nil
+                case .object(let fields):
+                    let fee = try RequestBody(fields: fields, allowed: ["flat_amounts", "basis_points"], prefix: "late_fee")
+                    var flat: [Currency: Int64] = [:]
+                    for (code, amount) in try fee.object("flat_amounts") ?? [:] {
+                        guard case .int(let minor) = amount else {
+                            throw APIError.invalid("late_fee.flat_amounts maps currencies to integer amounts", param: "late_fee.flat_amounts")
+                        }
+                        flat[try Self.currency(code, param: "late_fee.flat_amounts")] = minor
                     }
-                    return small
+                    lateFee = try LateFee(flat: flat, basisPoints: try fee.integer("basis_points") ?? 0)
+                default:
+                    throw APIError.invalid("late_fee is an object or null", param: "late_fee")
                 }
             }
             var ceilings = current.maxInvoiceAmounts
@@ -183,7 +210,10 @@ extension TillServer {
                 retryDays: retryDays,
                 afterRetries: try Self.enumValue(body, "after_retries", SubscriptionStatus.self) ?? current.afterRetries,
                 incompleteHours: Int(clamping: try body.integer("incomplete_hours") ?? Int64(current.incompleteHours)),
-                maxGrowthFactor: try body.integer("max_growth_factor") ?? current.maxGrowthFactor, maxInvoiceAmounts: ceilings)
+                maxGrowthFactor: try body.integer("max_growth_factor") ?? current.maxGrowthFactor, maxInvoiceAmounts: ceilings,
+                usageGraceDays: Int(clamping: try body.integer("usage_grace_days") ?? Int64(current.usageGraceDays)),
+                reminderDaysBeforeDue: try days("reminder_days_before_due", current.reminderDaysBeforeDue),
+                overdueNoticeDays: try days("overdue_notice_days", current.overdueNoticeDays), lateFee: lateFee)
             return BillingViews.settings(try await self.billing.update(settings: settings, merchantID: merchant))
         }
     }

@@ -227,5 +227,25 @@ public enum TillSchema {
                     );
                     """)
         },
+        // Usage events are rows of their own, not billing documents: millions of small,
+        // immutable facts, read only by aggregation over one customer's metric and period.
+        Migration("till_v4_usage") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE usage_events (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        merchant_id TEXT NOT NULL,
+                        customer_id TEXT NOT NULL,
+                        event_id TEXT NOT NULL,
+                        metric TEXT NOT NULL,
+                        occurred_at INTEGER NOT NULL,
+                        value TEXT,
+                        properties TEXT NOT NULL,
+                        received_at INTEGER NOT NULL
+                    );
+                    CREATE UNIQUE INDEX usage_events_id ON usage_events(merchant_id, customer_id, event_id);
+                    CREATE INDEX usage_events_period ON usage_events(merchant_id, customer_id, metric, occurred_at);
+                    """)
+        },
     ]
 }

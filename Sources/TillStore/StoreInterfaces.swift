@@ -116,6 +116,19 @@ public protocol StoreTransaction {
     func nextSequenceValue(merchantID: String, name: String) throws -> Int64
     /// Events not tied to a payment (billing's), with their outbox rows to every endpoint.
     func insert(events: [EventRecord]) throws
+
+    /// Usage events; for each, `true` if it is new and `false` if an event with its id was
+    /// already stored for its customer (the stored one is kept, unchanged).
+    func insert(usage events: [UsageEventRecord]) throws -> [Bool]
+    /// Aggregates one customer's usage of one metric over a period, inside the transaction.
+    func aggregate(usage query: UsageQuery) throws -> UsageAggregate
+}
+
+/// Usage reads outside a transaction.
+public protocol UsageStore: Sendable {
+    func aggregate(usage query: UsageQuery) async throws -> UsageAggregate
+    /// How many usage events a merchant has stored (for the benchmark and the operator).
+    func usageEventCount(merchantID: String) async throws -> Int
 }
 
 /// A store whose writes of several table groups can share one durable transaction: how

@@ -60,12 +60,24 @@ public struct Price: Hashable, Sendable, Codable {
     public var nickname: String?
     public var active: Bool
     public var createdAt: Date
+    /// Set for a usage price: the period's amount comes from a metric, in arrears, and
+    /// `unitAmounts` holds only the currency (at zero).
+    public var usage: MeteredPricing?
 
     public init(
         id: String, productID: String, unitAmounts: [Money], kind: PriceKind, scheme: PricingScheme = .perUnit,
-        taxBehavior: TaxBehavior = .exclusive, nickname: String? = nil, active: Bool = true, createdAt: Date
+        taxBehavior: TaxBehavior = .exclusive, nickname: String? = nil, active: Bool = true, createdAt: Date,
+        usage: MeteredPricing? = nil
     ) throws(BillingError) {
         guard !unitAmounts.isEmpty else { throw .invalid("unit_amount", "a price needs an amount") }
+        if usage != nil {
+            guard kind.recurrence != nil else {
+                throw .invalid("recurring", "a usage price is recurring: usage is billed at the end of each period")
+            }
+            guard unitAmounts.count == 1 else {
+                throw .invalid("currency_options", "a usage price has one currency (its tiers are in its minor units)")
+            }
+        }
         var seen: Set<Currency> = []
         for amount in unitAmounts {
             guard !amount.isNegative else {
@@ -84,7 +96,10 @@ public struct Price: Hashable, Sendable, Codable {
         self.nickname = nickname
         self.active = active
         self.createdAt = createdAt
+        self.usage = usage
     }
+
+    public var isMetered: Bool { usage != nil }
 
     public var primaryCurrency: Currency { unitAmounts[0].currency }
 
@@ -104,6 +119,8 @@ public struct Price: Hashable, Sendable, Codable {
     /// What `quantity` of the price costs for one whole period (or once) in `currency`.
     public func amount(quantity: Int64, in currency: Currency) throws(BillingError) -> Money {
         guard quantity > 0 else { throw .invalid("quantity", "a quantity must be at least 1 (got \(quantity))") }
+        // Metered items charge nothing in advance; their usage is billed at the period end.
+        if usage != nil { return .zero(try unitAmount(in: currency).currency) }
         let unit = try unitAmount(in: currency)
         switch scheme {
         case .flat:

@@ -18,6 +18,8 @@ public struct InvoiceLine: Hashable, Sendable, Codable {
     public var proration: Bool
     public var discountable: Bool
     public var taxRates: [TaxRate]
+    /// For a usage line: the period's aggregated quantity (exact, possibly fractional).
+    public var usageQuantity: UsageDecimal?
 
     public init(
         id: String, description: String, quantity: Int64 = 1, unitAmount: Money? = nil, amount: Money,

@@ -151,6 +151,10 @@ public struct Subscription: Hashable, Sendable, Codable {
     /// cancellation or pause credits the unused part of. A change replaces the lines of the
     /// items it credited; a renewal starts the list again.
     public var charges: [ChargeReference]
+    /// What each usage item was billed for its recent periods, so a late event that lands
+    /// in a period already invoiced becomes a correction line on the next invoice. Only
+    /// periods still inside the grace window are kept. (Optional: older bodies lack it.)
+    public var usageBilled: [UsageBilled]?
     public var metadata: [String: String]
     public var createdAt: Date
 

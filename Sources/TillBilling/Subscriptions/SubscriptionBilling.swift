@@ -58,6 +58,8 @@ public enum SubscriptionBilling {
         var lines: [InvoiceLine] = []
         for item in items {
             let price = try book.price(item.priceID)
+            // Usage is billed in arrears, by ``usageLines``.
+            if price.isMetered { continue }
             let whole = try price.amount(quantity: item.quantity, in: currency)
             let amount = try factor.map { f throws(BillingError) in try f.unused(of: whole, rounding: rounding) } ?? whole
             let partial = factor.map { !$0.isWhole } ?? false
