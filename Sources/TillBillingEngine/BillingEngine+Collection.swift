@@ -137,7 +137,14 @@ extension BillingEngine {
                 let retryIndex = failures.count - 1
                 let first = failures.first?.finishedAt ?? billing.now
                 var exhausted = false
-                if invoice.value.reason == .manual || subscription?.value.status == .incomplete {
+                let hard = Dunning.isHardDecline(code)
+                if hard {
+                    // Retrying cannot succeed: stop now, and the subscription (if any) takes
+                    // the state the merchant chose for when retries run out.
+                    invoice.value.nextAttemptAt = nil
+                    exhausted = invoice.value.reason != .manual && subscription?.value.status != .incomplete
+                    billing.audit("billing.dunning.stop", invoiceID, ["code": code, "reason": "hard_decline"])
+                } else if invoice.value.reason == .manual || subscription?.value.status == .incomplete {
                     // One-off invoices and a subscription's first invoice wait for the
                     // customer (or the merchant) to pay; they are not retried on a schedule.
                     invoice.value.nextAttemptAt = nil
@@ -151,9 +158,15 @@ extension BillingEngine {
                 }
                 billing.emit("invoice.payment_failed", try BillingViews.invoice(invoice.value))
                 billing.audit("billing.invoice.payment_failed", invoiceID, ["code": code, "attempt": "\(number)"])
+                try billing.queueEmail(
+                    .paymentFailed, customer: customer.value, invoice: invoice.value, notice: "attempt-\(number)")
                 if var sub = subscription {
                     let before = sub.value.status
                     if exhausted {
+                        // A hard decline on an active subscription passes through past_due.
+                        if sub.value.status == .active, try SubscriptionLifecycle.check(.paymentFailed, sub.value) == .allowed {
+                            sub.value.status = .pastDue
+                        }
                         if try SubscriptionLifecycle.check(.retriesExhausted, sub.value) == .allowed {
                             sub.value.status = settings.afterRetries
                             if sub.value.status == .canceled {

@@ -48,6 +48,8 @@ extension BillingEngine {
             try await advance(subscriptionID: record.id, merchantID: record.merchantId, at: now)
         case .invoice?:
             try await followUp(invoiceID: record.id, merchantID: record.merchantId, at: now)
+        case .email?:
+            await deliver(emailID: record.id, merchantID: record.merchantId, at: now)
         case .creditNote?:
             await refund(creditNoteID: record.id, merchantID: record.merchantId)
             try await transact(merchantID: record.merchantId, actor: "billing", at: now) { billing in
@@ -150,8 +152,12 @@ extension BillingEngine {
         }
         try await transact(merchantID: merchantID, actor: "billing", at: now) { billing in
             var stored = try billing.load(Invoice.self, invoiceID)
-            let customer = try billing.customer(stored.value.customerID)
+            var customer = try billing.customer(stored.value.customerID)
             try billing.useClock(of: customer.value)
+            if stored.value.status == .open, let noticeAt = stored.value.nextNoticeAt, noticeAt <= billing.now {
+                try billing.sendNotices(&stored.value, customer: &customer.value)
+                try billing.save(&customer, dueAt: customer.record.dueAt)
+            }
             guard stored.value.status == .open, let next = stored.value.nextAttemptAt, next <= billing.now else {
                 try billing.save(&stored, dueAt: billing.dueAt(stored.value))
                 return
@@ -200,5 +206,56 @@ public struct BillingScheduler: Service {
                 }
             }
         }
+    }
+}
+
+extension BillingTransaction {
+    /// Sends the notices of `invoice` that have come due: only the latest if several have
+    /// (a clock that jumped, a daemon that was down), the earlier ones recorded as passed,
+    /// so a customer never gets three letters at once. The first overdue notice brings the
+    /// merchant's late fee, once, as an invoice of its own.
+    func sendNotices(_ invoice: inout Invoice, customer: inout Customer) throws {
+        let settings = try settings()
+        let schedule = try InvoiceNotice.schedule(for: invoice, settings: settings, calendar: try customer.calendar())
+        let sent = Set(invoice.notices ?? [])
+        let due = schedule.filter { $0.at <= now && !sent.contains($0.key) }
+        if let latest = due.last {
+            invoice.notices = (invoice.notices ?? []) + due.map(\.key)
+            var view = try BillingViews.invoice(invoice)
+            if case .object(var object) = view {
+                object["notice"] = .object(["kind": .string(latest.kind.rawValue), "level": .int(Int64(latest.level)), "key": .string(latest.key)])
+                view = .object(object)
+            }
+            emit(latest.kind == .reminder ? "invoice.will_be_due" : "invoice.overdue", view)
+            audit("billing.invoice.notice", invoice.id, ["notice": latest.key])
+            try notify(customer: customer, invoice: invoice, notice: latest)
+            if latest.kind == .overdue, invoice.lateFeeInvoiceID == nil, invoice.metadata["late_fee_for"] == nil,
+                let fee = settings.lateFee
+            {
+                let amount = try fee.amount(on: try invoice.amountRemaining(), rounding: settings.rounding.mode)
+                if amount.isPositive {
+                    invoice.lateFeeInvoiceID = try chargeLateFee(amount, for: invoice, customer: &customer, settings: settings).id
+                }
+            }
+        }
+        let done = Set(invoice.notices ?? [])
+        invoice.nextNoticeAt = schedule.first { !done.contains($0.key) }?.at
+    }
+
+    /// The late fee as a one-off invoice for the customer to pay like the overdue one; it
+    /// never draws a late fee itself.
+    func chargeLateFee(_ amount: Money, for overdue: Invoice, customer: inout Customer, settings: BillingSettings) throws -> Invoice {
+        let line = InvoiceLine(
+            id: invoiceLineID(), description: "Late fee: invoice \(overdue.number ?? overdue.id) is overdue (due \(overdue.dueDateLocal ?? "earlier"))",
+            amount: amount, discountable: false)
+        var invoice = Invoice(
+            id: Identifiers.make("inv"), customer: customer, subscriptionID: nil, reason: .manual, currency: overdue.currency,
+            lines: [line], discounts: [], rounding: settings.rounding, collection: .sendInvoice,
+            daysUntilDue: max(overdue.daysUntilDue, 1), metadata: ["late_fee_for": overdue.id], createdAt: now)
+        emit("invoice.created", try BillingViews.invoice(invoice))
+        _ = try finalize(&invoice, customer: &customer, settings: settings, previousTotal: nil, collect: false)
+        try insert(invoice, clockID: customer.testClockID, dueAt: dueAt(invoice))
+        audit("billing.invoice.late_fee", invoice.id, ["for": overdue.id, "amount": "\(amount.minorUnits)"])
+        return invoice
     }
 }

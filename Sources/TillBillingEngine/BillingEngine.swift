@@ -17,11 +17,15 @@ public final class BillingEngine: Sendable {
     let logger: Logger
     /// Whether test clocks may be made (sandbox and development daemons).
     public let testClocksEnabled: Bool
+    /// Sends customer emails; without one, messages stay queued (visible in the API).
+    let mailer: (any BillingMailer)?
 
     public init(
         store: any BillingStore & TransactionalStore & UsageStore, payments: PaymentEngine, audit: AuditTrail,
-        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger, testClocksEnabled: Bool
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger, testClocksEnabled: Bool,
+        mailer: (any BillingMailer)? = nil
     ) {
+        self.mailer = mailer
         self.store = store
         self.payments = payments
         self.audit = audit
@@ -40,6 +44,7 @@ public final class BillingEngine: Sendable {
         let (value, after, at) = try await Self.mapped {
             try await store.write { tx in
                 let billing = BillingTransaction(tx: tx, merchantID: merchantID, now: start)
+                billing.mailing = self.mailer != nil
                 let value = try body(billing)
                 try billing.flush()
                 return (value, billing.after, billing.now)
@@ -60,6 +65,9 @@ public final class BillingEngine: Sendable {
         }
         for creditNoteID in after.refunds {
             await refund(creditNoteID: creditNoteID, merchantID: merchantID)
+        }
+        for emailID in after.emails {
+            await deliver(emailID: emailID, merchantID: merchantID, at: now)
         }
     }
 

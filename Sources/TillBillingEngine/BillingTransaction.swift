@@ -19,6 +19,8 @@ struct AfterCommit: Sendable {
     var collections: [String] = []
     /// Credit notes with a pending refund.
     var refunds: [String] = []
+    /// Queued customer emails, sent once they are on disk.
+    var emails: [String] = []
 }
 
 /// One billing transaction, open: reads see everything written before in it, and every
@@ -31,6 +33,8 @@ final class BillingTransaction {
     var now: Date
     private(set) var events: [EventRecord] = []
     var after = AfterCommit()
+    /// Whether a mailer sends queued emails; without one they wait, unscheduled, in the outbox.
+    var mailing = false
 
     init(tx: any StoreTransaction, merchantID: String, now: Date) {
         self.tx = tx

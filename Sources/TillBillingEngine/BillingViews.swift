@@ -68,6 +68,17 @@ public enum BillingViews {
         return .object(object)
     }
 
+    public static func email(_ email: BillingEmail) -> JSONValue {
+        .object([
+            "id": .string(email.id), "object": .string("email"), "customer": .string(email.customerID),
+            "invoice": .string(email.invoiceID), "credit_note": .string(email.creditNoteID),
+            "purpose": .string(email.purpose.rawValue), "notice": .string(email.notice), "to": .string(email.to),
+            "locale": .string(email.locale), "status": .string(email.status.rawValue), "attempts": .int(Int64(email.attempts)),
+            "next_attempt_at": date(email.nextAttemptAt), "last_error": .string(email.lastError),
+            "message_id": .string(email.messageID), "created_at": .date(email.createdAt), "sent_at": date(email.sentAt),
+        ])
+    }
+
     public static func metric(_ metric: BillableMetric) -> JSONValue {
         .object([
             "id": .string(metric.id), "object": .string("billable_metric"), "code": .string(metric.code),
@@ -201,6 +212,8 @@ public enum BillingViews {
             "due_date_local": .string(invoice.dueDateLocal), "timezone": .string(invoice.timeZone),
             "locale": .string(invoice.locale), "attempt_count": .int(Int64(invoice.attempts.count)),
             "attempts": .array(attempts), "next_payment_attempt": date(invoice.nextAttemptAt),
+            "notices_sent": .array((invoice.notices ?? []).map { .string($0) }), "next_notice_at": date(invoice.nextNoticeAt),
+            "late_fee_invoice": .string(invoice.lateFeeInvoiceID),
             "held": .bool(invoice.held), "period_start": date(invoice.periodStart), "period_end": date(invoice.periodEnd),
             "memo": .string(invoice.memo), "metadata": metadata(invoice.metadata), "created_at": .date(invoice.createdAt),
             "finalized_at": date(invoice.finalizedAt), "paid_at": date(invoice.paidAt), "voided_at": date(invoice.voidedAt),

@@ -12,6 +12,7 @@ enum BillingKind: String, Sendable {
     case testClock = "test_clock"
     case settings = "billing_settings"
     case billableMetric = "billable_metric"
+    case email
 }
 
 /// A domain object the store keeps whole, and the columns it is found by.
@@ -71,6 +72,13 @@ extension CreditNote: BillingDocument {
     var parentColumn: String? { invoiceID }
     var statusColumn: String? { status.rawValue }
     var numberColumn: String? { number }
+}
+
+extension BillingEmail: BillingDocument {
+    static var documentKind: BillingKind { .email }
+    var customerColumn: String? { customerID }
+    var parentColumn: String? { invoiceID }
+    var statusColumn: String? { status.rawValue }
 }
 
 extension TestClock: BillingDocument {

@@ -26,8 +26,8 @@ extension BillingTransaction {
             // A pending attempt is normally finished right after its commit; the row comes
             // due a little later only so that a crash in between is picked up again.
             if invoice.attempts.contains(where: { $0.status == .pending }) { return now.addingTimeInterval(300) }
-            if invoice.status == .open, let next = invoice.nextAttemptAt { return next }
-            return nil
+            guard invoice.status == .open else { return nil }
+            return [invoice.nextAttemptAt, invoice.nextNoticeAt].compactMap { $0 }.min()
         case .draft, .paid, .void:
             return nil
         }
@@ -62,6 +62,7 @@ extension BillingTransaction {
         let prefix = settings.invoicePrefix
         let number = BillingSettings.invoiceNumber(prefix: prefix, try nextValue("invoice_number:" + prefix))
         let credit = try invoice.finalize(number: number, customer: customer, at: now)
+        invoice.nextNoticeAt = try InvoiceNotice.schedule(for: invoice, settings: settings, calendar: try customer.calendar()).first?.at
         try customer.adopt(currency: invoice.currency, param: "currency")
         customer.creditBalance -= credit.minorUnits
         if total.isNegative {
@@ -76,7 +77,10 @@ extension BillingTransaction {
             try markPaid(&invoice)
             return .paid
         }
-        guard collect, invoice.collection == .chargeAutomatically else { return .open }
+        guard collect, invoice.collection == .chargeAutomatically else {
+            if invoice.collection == .sendInvoice { try queueEmail(.invoice, customer: customer, invoice: invoice) }
+            return .open
+        }
         guard customer.paymentMethod != nil else {
             invoice.attempts.append(failedAttempt(invoice, code: "payment_method_missing", message: "the customer has no saved payment method"))
             emit("invoice.payment_failed", try BillingViews.invoice(invoice))
@@ -108,6 +112,9 @@ extension BillingTransaction {
             invoice.paidAt = now
             invoice.nextAttemptAt = nil
             emit("invoice.paid", try BillingViews.invoice(invoice))
+            if let customer = try find(Customer.self, invoice.customerID) {
+                try queueEmail(.receipt, customer: customer.value, invoice: invoice)
+            }
             audit("billing.invoice.paid", invoice.id, ["amount_paid": "\(invoice.amountPaid.minorUnits)"])
         }
     }
@@ -265,6 +272,7 @@ extension BillingTransaction {
         try save(&invoice, dueAt: dueAt(invoice.value))
         try insert(note, clockID: customer.testClockID, dueAt: note.refund == nil ? nil : now.addingTimeInterval(300))
         emit("credit_note.created", BillingViews.creditNote(note))
+        try queueEmail(.creditNote, customer: customer, invoice: invoice.value, creditNote: note)
         audit("billing.credit_note.create", note.id, ["invoice": invoice.value.id, "total": "\(total.minorUnits)", "outcome": outcome.rawValue])
         return note
     }

@@ -15,6 +15,7 @@ extension TillServer {
         addInvoiceRoutes(to: v1)
         addTestClockRoutes(to: v1)
         addUsageRoutes(to: v1)
+        addEmailRoutes(to: v1)
     }
 
     /// A `POST` whose answer is `status` and the JSON `body` returns, replayed for the same

@@ -237,3 +237,20 @@ extension TillServer {
         }
     }
 }
+
+extension TillServer {
+    /// The email outbox: what billing sent (or will send) to customers, and how it went.
+    func addEmailRoutes(to v1: RouterGroup<TillRequestContext>) {
+        billingGet("emails", on: v1) { request, merchant, _ in
+            let query = request.uri.queryParameters
+            let page = try await self.billing.emails(
+                merchantID: merchant, customerID: try Self.eventQueryValue(query, "customer"),
+                invoiceID: try Self.eventQueryValue(query, "invoice"),
+                startingAfter: try Self.eventQueryValue(query, "starting_after"), limit: try Self.limit(query))
+            return try Self.billingList(page, id: \.id, BillingViews.email)
+        }
+        billingGet("emails/:id", on: v1) { _, merchant, context in
+            BillingViews.email(try await self.billing.email(id: try context.parameters.require("id"), merchantID: merchant))
+        }
+    }
+}

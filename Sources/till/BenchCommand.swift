@@ -17,7 +17,7 @@ import Glibc
 
 /// The parts of `till bench` that `--only` can pick.
 enum BenchSection: String, CaseIterable, Sendable {
-    case payments, sandbox, vault, audit, memory
+    case payments, sandbox, vault, audit, memory, usage
 
     static func parseList(_ text: String) throws -> Set<BenchSection> {
         Set(try text.split(separator: ",").map { part in
@@ -62,6 +62,8 @@ struct BenchCommand: AsyncParsableCommand {
     var only: Set<BenchSection> = Set(BenchSection.allCases)
     @Option(help: "Concurrency levels for the payment runs, comma-separated (default 1,16,64,256).", transform: Self.parseLevels)
     var clients: [Int] = [1, 16, 64, 256]
+    @Option(help: "Usage events stored before the aggregation run (default 10,000,000, or 100,000 with --quick).")
+    var usageEvents: Int?
 
     func validate() throws {
         if let seconds, !(seconds > 0 && seconds <= 600) { throw ValidationError("--seconds must be in (0, 600]") }
@@ -137,6 +139,12 @@ struct BenchCommand: AsyncParsableCommand {
                 audit = try await AuditBenchmark.run(
                     directory: directory + "/audit", appends: quick ? 2_000 : 50_000, concurrency: 64, logger: logger)
             }
+            var usage: BenchUsage?
+            if only.contains(.usage) {
+                usage = try await BenchUsage.run(
+                    server: daemon.server, baseURL: daemon.baseURL, secretKey: merchant.secretKey, merchantID: merchant.merchant.id,
+                    http: http, duration: perRun, storedEvents: usageEvents ?? (quick ? 100_000 : 10_000_000), progress: progress)
+            }
             var memory: BenchMemory?
             if only.contains(.memory) {
                 progress("daemon memory at 1000 connections (till serve --sandbox as a child)")
@@ -148,7 +156,7 @@ struct BenchCommand: AsyncParsableCommand {
                 command: (["till"] + CommandLine.arguments.dropFirst()).joined(separator: " "), machine: Self.machine(),
                 date: ISO8601DateFormatter().string(from: Date()), quick: quick,
                 secondsPerRun: Double(BenchLoad.nanoseconds(perRun)) / 1e9, comparisons: comparisons, vault: vault,
-                audit: audit, memory: memory, sandboxCreations: creations)
+                audit: audit, memory: memory, sandboxCreations: creations, usage: usage)
             built.evaluateTargets()
             report = built
         } catch {

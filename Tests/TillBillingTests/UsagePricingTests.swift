@@ -117,3 +117,33 @@ struct UsagePricingTests {
         }
     }
 }
+
+@Suite("Dunning notices")
+struct DunningNoticeTests {
+    @Test("notices fall at 09:00 local on their days, across a DST change (New York, March 2024)")
+    func schedule() throws {
+        let customer = try Customer(id: "cus_1", timeZone: "America/New_York", createdAt: Date(timeIntervalSince1970: 0))
+        var invoice = Invoice(
+            id: "inv_1", customer: customer, subscriptionID: nil, reason: .manual, currency: try #require(Currency(code: "USD")),
+            lines: [], discounts: [], rounding: .standard, collection: .sendInvoice, daysUntilDue: 10,
+            createdAt: try #require(try? Date("2024-03-01T15:00:00Z", strategy: .iso8601)))
+        _ = try invoice.finalize(number: "INV-1", customer: customer, at: invoice.createdAt)
+        let settings = try BillingSettings(reminderDaysBeforeDue: [3], overdueNoticeDays: [1, 7, 14])
+        let notices = try InvoiceNotice.schedule(for: invoice, settings: settings, calendar: try customer.calendar())
+        #expect(notices.map(\.key) == ["reminder-3d", "overdue-1", "overdue-2", "overdue-3"])
+        // Due 11 March; DST starts 10 March, so 09:00 is 14:00Z before and 13:00Z after.
+        #expect(notices.map { RFC3339.format($0.at) } == [
+            "2024-03-08T14:00:00Z", "2024-03-12T13:00:00Z", "2024-03-18T13:00:00Z", "2024-03-25T13:00:00Z",
+        ])
+        #expect(Dunning.isHardDecline("lost_or_stolen"))
+        #expect(!Dunning.isHardDecline("insufficient_funds"))
+    }
+
+    @Test("a late fee is its flat amount plus its share, rounded by the named mode")
+    func lateFee() throws {
+        let usd = try #require(Currency(code: "USD"))
+        let fee = try LateFee(flat: [usd: 500], basisPoints: 150)
+        #expect(try fee.amount(on: Money(minorUnits: 10_033, currency: usd), rounding: .halfEven).minorUnits == 500 + 150)
+        #expect(throws: BillingError.self) { try LateFee(flat: [:], basisPoints: 0) }
+    }
+}

@@ -113,3 +113,69 @@ struct UsageTests {
         }
     }
 }
+
+/// Dunning and reminders over HTTP, on test clocks.
+@Suite("Dunning and reminders over HTTP")
+struct DunningTests {
+    @Test("a stolen card stops dunning at once: no retries, the subscription goes straight to its end state")
+    func hardDeclineStopsRetries() async throws {
+        try await DaemonHarness.with { harness in
+            let clock = try await harness.clock("2024-04-01T00:00:00Z")
+            let price = try await harness.price(1000, "usd")
+            let customer = try await harness.customer(clock: clock)
+            let subscription = try #require(try await harness.subscribe(customer, price)["id"].string)
+            let stolen = try await harness.tokenize("4000000000009979")
+            try await harness.post("/v1/customers/\(customer)", #"{"payment_method": "\#(stolen)"}"#)
+            try await harness.advance(clock, to: "2024-05-01T00:00:01Z")
+            let renewal = try #require(try await harness.invoices(customer).last)
+            #expect(renewal["attempts"].array.last?["failure_code"].string == "lost_or_stolen")
+            #expect(renewal["next_payment_attempt"].isNull)
+            #expect(try await harness.get("/v1/subscriptions/\(subscription)")["status"].string == "unpaid")
+            try await harness.advance(clock, to: "2024-05-20T00:00:00Z")
+            let later = try await harness.get("/v1/invoices/\(try #require(renewal["id"].string))")
+            #expect(later["attempt_count"].int == 1, "a hard decline is never retried")
+            let emails = try await harness.get("/v1/emails?invoice=\(try #require(renewal["id"].string))")
+            #expect(emails["data"].array.map { $0["purpose"].string } == ["payment_failed"])
+        }
+    }
+
+    @Test("an invoice sent for payment gets a reminder, three overdue notices at 09:00 in the customer's timezone, and one late fee")
+    func remindersAndLateFee() async throws {
+        try await DaemonHarness.with { harness in
+            try await harness.post(
+                "/v1/billing_settings",
+                #"{"reminder_days_before_due": [3], "overdue_notice_days": [1, 7, 14], "late_fee": {"flat_amounts": {"usd": 500}, "basis_points": 150}}"#)
+            let clock = try await harness.clock("2024-04-01T00:00:00Z")
+            let price = try await harness.price(10000, "usd")
+            let customer = try await harness.customer(clock: clock, timezone: "Asia/Tokyo")
+            let subscription = try await harness.subscribe(customer, price, extra: #", "collection_method": "send_invoice", "days_until_due": 10"#)
+            #expect(subscription["status"].string == "active" || subscription["status"].string == "incomplete")
+            let first = try #require(try await harness.invoices(customer).first)
+            let id = try #require(first["id"].string)
+            // Finalized 2024-04-01 09:00 in Tokyo; due 11 April (end of day, Tokyo).
+            #expect(first["due_date_local"].string == "2024-04-11")
+            #expect(first["next_notice_at"].string == "2024-04-08T00:00:00Z", "09:00 in Tokyo, three days before")
+            try await harness.advance(clock, to: "2024-04-08T00:00:00Z")
+            #expect(try await harness.get("/v1/invoices/\(id)")["notices_sent"].array.map(\.string) == ["reminder-3d"])
+            try await harness.advance(clock, to: "2024-04-12T00:00:00Z")
+            let overdue = try await harness.get("/v1/invoices/\(id)")
+            #expect(overdue["notices_sent"].array.map(\.string) == ["reminder-3d", "overdue-1"])
+            let feeID = try #require(overdue["late_fee_invoice"].string)
+            let fee = try await harness.get("/v1/invoices/\(feeID)")
+            #expect(fee["total"].int == 500 + 150, "$5 plus 1.5 % of $100")
+            #expect(fee["status"].string == "open")
+            // The clock runs through levels 2 and 3 (each at its own time); no second late fee.
+            try await harness.advance(clock, to: "2024-04-30T00:00:00Z")
+            let later = try await harness.get("/v1/invoices/\(id)")
+            #expect(later["notices_sent"].array.map(\.string) == ["reminder-3d", "overdue-1", "overdue-2", "overdue-3"])
+            #expect(later["late_fee_invoice"].string == feeID)
+            let events = try await harness.get("/v1/events?type=invoice.overdue&limit=100")
+            let levels = events["data"].array.filter { $0["data"]["object"]["id"].string == id }
+                .compactMap { $0["data"]["object"]["notice"]["key"].string }
+            #expect(levels.sorted() == ["overdue-1", "overdue-2", "overdue-3"])
+            let emails = try await harness.get("/v1/emails?invoice=\(id)&limit=100")
+            let purposes = emails["data"].array.compactMap { $0["notice"].string ?? $0["purpose"].string }.sorted()
+            #expect(purposes == ["invoice", "overdue-1", "overdue-2", "overdue-3", "reminder-3d"])
+        }
+    }
+}

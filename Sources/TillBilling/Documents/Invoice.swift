@@ -119,6 +119,12 @@ public struct Invoice: Hashable, Sendable, Codable {
     public var periodEnd: Date?
     public var memo: String?
     public var metadata: [String: String]
+    /// Reminder and overdue notices already sent (``InvoiceNotice/key``), so none goes twice.
+    public var notices: [String]?
+    /// When the next notice is due; `nil` when none is left.
+    public var nextNoticeAt: Date?
+    /// The late-fee invoice this one led to, once it did.
+    public var lateFeeInvoiceID: String?
     public var createdAt: Date
     public var finalizedAt: Date?
     public var paidAt: Date?
