@@ -176,7 +176,8 @@ public enum MIMEEncoder {
                 || attributeChars.contains(byte)
             pieces.append(isPlain ? String(UnicodeScalar(byte)) : "%" + hex(byte))
         }
-        let segmentLength = 60
+        // 50 keeps ` filename*0*=UTF-8''…;` within 78 characters.
+        let segmentLength = 50
         var segments: [String] = [""]
         for piece in pieces {
             if segments[segments.count - 1].utf8.count + piece.utf8.count > segmentLength { segments.append("") }
@@ -189,7 +190,7 @@ public enum MIMEEncoder {
         }
     }
 
-    /// `Thu, 3 Dec 2026 20:42:06 +0000`, always in UTC so the output does not depend on the
+    /// `Thu, 03 Dec 2026 20:42:06 +0000` (the two-digit day most software writes), always in UTC so the output does not depend on the
     /// machine's zone or locale.
     static func rfc5322Date(_ date: Date) -> String {
         let seconds = Int64((date.timeIntervalSince1970).rounded(.down))
@@ -209,7 +210,7 @@ public enum MIMEEncoder {
         let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(weekdays[weekday]), \(day) \(months[Int(month) - 1]) \(year) "
+        return "\(weekdays[weekday]), \(two(day)) \(months[Int(month) - 1]) \(year) "
             + "\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) +0000"
     }
 
@@ -314,8 +315,10 @@ struct MIMEWriter {
     /// Units are never split; the callers keep each one well under 998 bytes.
     mutating func header(_ name: String, _ units: [String]) {
         var line = name + ":"
-        for (index, unit) in units.enumerated() {
-            if index > 0, !unit.isEmpty, line.utf8.count + 1 + unit.utf8.count > 78 {
+        for unit in units {
+            // Folding before the first unit too: a 75-character encoded-word after
+            // "Subject: " would pass 78 otherwise.
+            if !unit.isEmpty, line.utf8.count + 1 + unit.utf8.count > 78 {
                 line += "\r\n"
                 raw(line)
                 line = " " + unit
