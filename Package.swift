@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "TillPayments", targets: ["TillPayments"]),
         .library(name: "TillBilling", targets: ["TillBilling"]),
         .library(name: "TillBillingEngine", targets: ["TillBillingEngine"]),
+        .library(name: "TillMail", targets: ["TillMail"]),
         .library(name: "StripeSandbox", targets: ["StripeSandbox"]),
         .library(name: "PayPalSandbox", targets: ["PayPalSandbox"]),
     ],
@@ -67,6 +68,15 @@ let package = Package(
         ),
         .target(
             name: "TillHTTP",
+            dependencies: ["CTillCurl", "CTillCurlShims"],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Email's transport: MIME messages and SMTP delivery over libcurl, and an in-memory
+        // mailbox for sandbox mode. No store, no billing types.
+        .target(
+            name: "TillMail",
             dependencies: ["CTillCurl", "CTillCurlShims"],
             exclude: ["README.md"],
             swiftSettings: swiftSettings
@@ -275,6 +285,13 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TillMailTests",
+            dependencies: ["TillMail"],
+            // The loopback SMTP server the delivery tests start, run from the package's venv.
+            exclude: ["smtp_sink.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

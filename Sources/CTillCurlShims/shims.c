@@ -40,6 +40,10 @@ CURLcode till_curl_easy_setopt_xferinfo_function(CURL *handle, CURLoption option
     return curl_easy_setopt(handle, option, value);
 }
 
+CURLcode till_curl_easy_setopt_read_function(CURL *handle, curl_read_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_READFUNCTION, value);
+}
+
 CURLcode till_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -20,6 +20,8 @@ CURLcode till_curl_easy_setopt_write_function(CURL *handle, CURLoption option,
                                               curl_write_callback value);
 CURLcode till_curl_easy_setopt_xferinfo_function(CURL *handle, CURLoption option,
                                                  curl_xferinfo_callback value);
+// CURLOPT_READFUNCTION, the upload source of an SMTP message (TillMail).
+CURLcode till_curl_easy_setopt_read_function(CURL *handle, curl_read_callback value);
 
 CURLcode till_curl_easy_setopt_opensocket_function(CURL *handle, curl_opensocket_callback value);
 
