@@ -14,14 +14,19 @@ extension Store: BillingStore {
         try await pool.read { db in
             var request = Self.filtered(merchantID: merchantID, query)
             if let startingAfter {
-                guard let cursor = try Self.billingObject(id: startingAfter, merchantID: merchantID, db) else {
+                guard let cursor = try Self.billingObject(id: startingAfter, merchantID: merchantID, db),
+                    let sequence = try Int64.fetchOne(
+                        db, sql: "SELECT rowid FROM billing_objects WHERE id = ?", arguments: [cursor.id])
+                else {
                     return Page(items: [], hasMore: false)
                 }
                 request = request.filter(
                     Column("created_at") < cursor.createdAt
-                        || (Column("created_at") == cursor.createdAt && Column("id") < cursor.id))
+                        || (Column("created_at") == cursor.createdAt && Column.rowID < sequence))
             }
-            let rows = try request.order(Column("created_at").desc, Column("id").desc).limit(limit + 1).fetchAll(db)
+            // Objects made at one frozen test-clock instant share `created_at`; insertion order
+            // (the rowid) keeps them in the order they were made rather than by random id.
+            let rows = try request.order(Column("created_at").desc, Column.rowID.desc).limit(limit + 1).fetchAll(db)
             return Page(items: Array(rows.prefix(limit)), hasMore: rows.count > limit)
         }
     }
@@ -52,7 +57,7 @@ extension SQLiteTransaction {
     }
 
     func billingObjects(merchantID: String, matching query: BillingObjectQuery) throws -> [BillingObjectRecord] {
-        try Store.filtered(merchantID: merchantID, query).order(Column("created_at"), Column("id")).fetchAll(db)
+        try Store.filtered(merchantID: merchantID, query).order(Column("created_at"), Column.rowID).fetchAll(db)
     }
 
     func insert(billing record: BillingObjectRecord) throws {

@@ -40,6 +40,24 @@ struct BillingStoreTests {
         #expect(try await store.billingObject(id: "inv_1", merchantID: "mer_2") == nil)
     }
 
+    @Test("objects made at one frozen instant list newest first in the order they were made, across pages")
+    func frozenInstantOrder() async throws {
+        let store = try Self.store()
+        try await Self.merchant(store)
+        // Random ids, as the engine makes them: ordering by id would shuffle them.
+        let ids = (0..<12).map { _ in "inv_" + UUID().uuidString.lowercased() }
+        for id in ids { try await store.write { tx in try tx.insert(billing: Self.record(id)) } }
+        var seen: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try await store.billingObjects(
+                merchantID: "mer_1", matching: BillingObjectQuery(kind: "invoice"), startingAfter: cursor, limit: 5)
+            seen += page.items.map(\.id)
+            cursor = page.hasMore ? page.items.last?.id : nil
+        } while cursor != nil
+        #expect(seen == ids.reversed())
+    }
+
     @Test("counters are gapless: a transaction that fails gives its number back")
     func sequences() async throws {
         let store = try Self.store()
