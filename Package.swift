@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "TillBilling", targets: ["TillBilling"]),
         .library(name: "TillBillingEngine", targets: ["TillBillingEngine"]),
         .library(name: "TillMail", targets: ["TillMail"]),
+        .library(name: "TillDocuments", targets: ["TillDocuments"]),
         .library(name: "StripeSandbox", targets: ["StripeSandbox"]),
         .library(name: "PayPalSandbox", targets: ["PayPalSandbox"]),
     ],
@@ -40,6 +41,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // MARK: C at the edge
@@ -55,6 +57,11 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "CTillCurlShims", dependencies: ["CTillCurl"]),
+        .systemLibrary(
+            name: "CTillCairo",
+            pkgConfig: "pangocairo",
+            providers: [.apt(["libcairo2-dev", "libpango1.0-dev"])]
+        ),
 
         // MARK: Libraries
         // Each Swift module's folder has a README.md saying its job; it is documentation, not a
@@ -78,6 +85,17 @@ let package = Package(
         .target(
             name: "TillMail",
             dependencies: ["CTillCurl", "CTillCurlShims"],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        // Invoices and credit notes as documents: formatted for the customer's locale, as
+        // HTML from Mustache templates and as PDF/PNG through Cairo and Pango.
+        .target(
+            name: "TillDocuments",
+            dependencies: [
+                "TillCore", "TillBilling", "CTillCairo",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
@@ -147,7 +165,7 @@ let package = Package(
             name: "TillServer",
             dependencies: [
                 "TillCore", "TillCrypto", "TillGateway", "TillHTTP", "TillStore", "TillVault", "TillAudit", "TillPayments",
-                "TillBilling", "TillBillingEngine", "StripeGateway", "PayPalGateway",
+                "TillBilling", "TillBillingEngine", "TillMail", "TillDocuments", "StripeGateway", "PayPalGateway",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -247,7 +265,7 @@ let package = Package(
             name: "till",
             dependencies: [
                 "TillCore", "TillCrypto", "TillStore", "TillVault", "TillAudit", "TillServer", "TillGateway", "TillHTTP",
-                "TillBilling", "TillBillingEngine", "StripeSandbox", "PayPalSandbox", "SandboxSupport",
+                "TillBilling", "TillBillingEngine", "TillMail", "StripeSandbox", "PayPalSandbox", "SandboxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -285,6 +303,13 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TillDocumentsTests",
+            dependencies: ["TillDocuments", "TillBilling", "TillCore"],
+            // Golden layouts, read by path and rewritten with TILL_UPDATE_GOLDENS=1.
+            exclude: ["Goldens"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -8,6 +8,7 @@ import TillBillingEngine
 import TillCore
 import TillGateway
 import TillHTTP
+import TillMail
 import TillStore
 import TillVault
 import UnixSignals
@@ -49,6 +50,9 @@ public struct DaemonConfiguration: Sendable {
     public var billingInterval: Duration = .seconds(30)
     /// Whether merchants may make test clocks; on by default in a sandbox setup only.
     public var testClocks: Bool?
+    /// Where customer emails go. `nil` keeps them queued in the outbox (a sandbox setup
+    /// without it gets an in-memory mailbox).
+    public var mail: MailSettings?
 
     public init(
         dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080, gateways: GatewaysConfiguration,
@@ -156,10 +160,19 @@ public enum Daemon {
             gateways: gateways, routing: configuration.gateways.routing,
             breaker: CircuitBreaker(settings: configuration.gateways.circuitBreaker))
         let store = Store(database: database)
+        let mailTransport: (transport: any MailTransport, from: EmailAddress)?
+        do {
+            mailTransport = try Self.mailTransport(configuration)
+        } catch {
+            await http.shutdown()
+            _ = try? await auditLog.close()
+            throw StartError(description: "invalid mail configuration: \(error)")
+        }
         let server = TillServer(
             store: store, vault: vault, gateways: gateways, router: router, logger: logger, audit: audit, metrics: metrics,
             authFailureLimit: configuration.authFailureLimit, webhookPolicy: configuration.webhookPolicy,
-            amountLimits: configuration.amountLimits, testClocks: configuration.testClocks ?? configuration.sandbox)
+            amountLimits: configuration.amountLimits, testClocks: configuration.testClocks ?? configuration.sandbox,
+            mail: mailTransport)
 
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = Application(
@@ -313,6 +326,23 @@ struct IdempotencyJanitor: Service {
                 }
                 try? await Task.sleep(for: interval)
             }
+        }
+    }
+}
+
+extension Daemon {
+    /// The configured SMTP server, or in a sandbox setup without one an in-memory mailbox.
+    static func mailTransport(_ configuration: DaemonConfiguration) throws -> (transport: any MailTransport, from: EmailAddress)? {
+        switch configuration.mail?.delivery {
+        case .smtp(let smtp)?:
+            guard let from = configuration.mail?.from else { return nil }
+            return (try SMTPTransport(configuration: smtp), from)
+        case .mailbox?:
+            guard let from = configuration.mail?.from else { return nil }
+            return (MailboxTransport(), from)
+        case nil:
+            guard configuration.sandbox else { return nil }
+            return (MailboxTransport(), try EmailAddress("billing@sandbox.till.invalid"))
         }
     }
 }

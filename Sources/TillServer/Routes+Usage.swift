@@ -1,9 +1,11 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import TillBilling
 import TillBillingEngine
 import TillCore
+import TillMail
 
 // Usage: billable metrics, usage events (one or a batch), and a subscription's usage and
 // upcoming invoice. Events are idempotent on their own ids, so their route skips the
@@ -248,6 +250,24 @@ extension TillServer {
                 invoiceID: try Self.eventQueryValue(query, "invoice"),
                 startingAfter: try Self.eventQueryValue(query, "starting_after"), limit: try Self.limit(query))
             return try Self.billingList(page, id: \.id, BillingViews.email)
+        }
+        // The message as it was sent, for a developer on the sandbox (its in-memory
+        // mailbox); a daemon that sends through SMTP keeps no copies.
+        v1.get("emails/:id/message") { _, context in
+            let caller = try context.requireSecretKey()
+            let email = try await self.billing.email(id: try context.parameters.require("id"), merchantID: caller.merchantID)
+            guard let mailbox = self.mailbox else {
+                throw APIError(
+                    .notFound, .notFound, code: "message_not_kept",
+                    "only a sandbox daemon keeps sent messages; this one sends through SMTP")
+            }
+            let marker = Array("Message-ID: <\(email.id)@till>".utf8)
+            guard let delivery = await mailbox.messages.last(where: { Array($0.message).firstRange(of: marker) != nil }) else {
+                throw APIError(.notFound, .notFound, code: "message_not_kept", "email \(email.id) is not in the sandbox mailbox (not sent yet, or rotated out)")
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "message/rfc822"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: delivery.message)))
         }
         billingGet("emails/:id", on: v1) { _, merchant, context in
             BillingViews.email(try await self.billing.email(id: try context.parameters.require("id"), merchantID: merchant))

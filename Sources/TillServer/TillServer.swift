@@ -6,6 +6,7 @@ import TillCore
 import TillAudit
 import TillBillingEngine
 import TillGateway
+import TillMail
 import TillStore
 import TillVault
 
@@ -28,6 +29,9 @@ public final class TillServer: Sendable {
     public let amountLimits: AmountLimits
     let logger: Logger
     let now: @Sendable () -> Date
+    /// The sandbox's in-memory mailbox, whose messages the API shows; `nil` when mail goes
+    /// out through SMTP (or nowhere).
+    public let mailbox: MailboxTransport?
 
     public init(
         store: Store, vault: Vault, gateways: [String: any PaymentGateway], router: GatewayRouter, logger: Logger,
@@ -35,8 +39,10 @@ public final class TillServer: Sendable {
         now: @escaping @Sendable () -> Date = { Date() }, metrics: TillMetrics = TillMetrics(),
         authFailureLimit: AuthenticationThrottle.Limit = .standard,
         webhookPolicy: WebhookURLPolicy = WebhookURLPolicy(),
-        amountLimits: AmountLimits = AmountLimits(), testClocks: Bool = false
+        amountLimits: AmountLimits = AmountLimits(), testClocks: Bool = false,
+        mail: (transport: any MailTransport, from: EmailAddress)? = nil
     ) {
+        self.mailbox = mail?.transport as? MailboxTransport
         self.authThrottle = AuthenticationThrottle(limit: authFailureLimit)
         self.webhookDestinations = WebhookDestinations(webhookPolicy)
         self.amountLimits = amountLimits
@@ -50,7 +56,10 @@ public final class TillServer: Sendable {
             store: store, cards: VaultCardSource(vault: vault), gateways: gateways, router: router, audit: audit, now: now,
             logger: logger)
         self.billing = BillingEngine(
-            store: store, payments: engine, audit: audit, now: now, logger: logger, testClocksEnabled: testClocks)
+            store: store, payments: engine, audit: audit, now: now, logger: logger, testClocksEnabled: testClocks,
+            mailer: mail.map { mail in
+                DaemonMailer(transport: mail.transport, from: mail.from, merchants: store, compose: { try BillingMessages.compose($0, invoice: $1, creditNote: $2, customer: $3, merchantName: $4) }, now: now)
+            })
         self.idempotency = IdempotencyGuard(store: store, now: now) { bytes in try await vault.requestDigest(bytes) }
         self.logger = logger
         self.now = now

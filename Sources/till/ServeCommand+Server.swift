@@ -93,5 +93,6 @@ extension ServeCommand {
             limits.maxConnections = value
         }
         configuration.serverLimits = limits
+        configuration.mail = try mailSettings()
     }
 }

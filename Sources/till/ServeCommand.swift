@@ -6,6 +6,7 @@ import SandboxSupport
 import StripeSandbox
 import TillGateway
 import TillHTTP
+import TillMail
 import TillServer
 import TillStore
 
@@ -114,12 +115,22 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The most concurrent connections; more are closed at once (default 10000).")
     var maxConnections: Int?
 
+    @Option(help: "Send customer emails through this SMTP server: smtp://host:port (STARTTLS) or smtps://host:port.")
+    var smtpURL: String?
+    @Option(help: "The SMTP user name; the password comes from \(Env.smtpPassword).")
+    var smtpUsername: String?
+    @Option(help: "STARTTLS on smtp://: required (default), if-available, or never (a relay on loopback only).")
+    var smtpStarttls: String = "required"
+    @Option(help: "The sender address of customer emails (the merchant's name is its display name).")
+    var mailFrom: String?
+
     /// Environment variables that stand in for the attach flags.
     enum Env {
         static let webhookSecret = "TILL_SANDBOX_WEBHOOK_SECRET"
         static let paypalClientID = "TILL_SANDBOX_PAYPAL_CLIENT_ID"
         static let paypalClientSecret = "TILL_SANDBOX_PAYPAL_CLIENT_SECRET"
         static let paypalWebhookID = "TILL_SANDBOX_PAYPAL_WEBHOOK_ID"
+        static let smtpPassword = "TILL_SMTP_PASSWORD"
     }
 
     func validate() throws {
@@ -301,4 +312,31 @@ struct ServeCommand: AsyncParsableCommand {
 struct ServeError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+extension ServeCommand {
+    /// The mail flags as settings: SMTP when `--smtp-url` is given (with `--mail-from`),
+    /// else nothing (a sandbox daemon then keeps an in-memory mailbox).
+    func mailSettings() throws -> MailSettings? {
+        guard let smtpURL else {
+            if mailFrom != nil || smtpUsername != nil { throw ServeError("--mail-from and --smtp-username go with --smtp-url") }
+            return nil
+        }
+        guard let mailFrom else { throw ServeError("--smtp-url needs --mail-from, the address customer emails come from") }
+        let startTLS: SMTPConfiguration.StartTLS
+        switch smtpStarttls {
+        case "required": startTLS = .required
+        case "if-available": startTLS = .ifAvailable
+        case "never": startTLS = .never
+        default: throw ServeError("--smtp-starttls is required, if-available or never, not \(smtpStarttls)")
+        }
+        do {
+            let smtp = try SMTPConfiguration(
+                url: smtpURL, username: smtpUsername, password: ProcessInfo.processInfo.environment[Env.smtpPassword],
+                startTLS: startTLS)
+            return MailSettings(delivery: .smtp(smtp), from: try EmailAddress(mailFrom))
+        } catch {
+            throw ServeError("mail: \(error)")
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import TillCore
+import TillHTTP
 import TillTesting
 import Testing
 
@@ -176,6 +177,48 @@ struct DunningTests {
             let emails = try await harness.get("/v1/emails?invoice=\(id)&limit=100")
             let purposes = emails["data"].array.compactMap { $0["notice"].string ?? $0["purpose"].string }.sorted()
             #expect(purposes == ["invoice", "overdue-1", "overdue-2", "overdue-3", "reminder-3d"])
+        }
+    }
+}
+
+/// Customer emails on a sandbox daemon: composed in the customer's language with the PDF
+/// attached, kept in the in-memory mailbox and readable through the API.
+@Suite("Billing email over HTTP")
+struct BillingEmailTests {
+    @Test("an invoice sent for payment emails the customer once, in Japanese, with its PDF; the sandbox shows the message")
+    func invoiceEmail() async throws {
+        try await DaemonHarness.with { harness in
+            let clock = try await harness.clock("2024-04-01T00:00:00Z")
+            let price = try await harness.price(1200, "jpy")
+            let token = try await harness.tokenize()
+            let customer = try #require(
+                try await harness.post(
+                    "/v1/customers",
+                    #"{"email": "kaito@example.jp", "name": "山田 海斗", "preferred_locale": "ja-JP", "timezone": "Asia/Tokyo", "test_clock": "\#(clock)", "payment_method": "\#(token)"}"#,
+                    expect: 201)["id"].string)
+            _ = try await harness.subscribe(customer, price, extra: #", "collection_method": "send_invoice", "days_until_due": 7"#)
+            let invoice = try #require(try await harness.invoices(customer).first)
+            let invoiceID = try #require(invoice["id"].string)
+            let emails = try await harness.get("/v1/emails?invoice=\(invoiceID)")
+            let email = try #require(emails["data"].array.first)
+            #expect(emails["data"].array.count == 1)
+            #expect(email["purpose"].string == "invoice")
+            #expect(email["status"].string == "sent")
+            #expect(email["to"].string == "kaito@example.jp")
+            let id = try #require(email["id"].string)
+            let answer = try await harness.call(.GET, "/v1/emails/\(id)/message")
+            #expect(answer.status == 200)
+            let message = answer.text
+            #expect(message.contains("Message-ID: <\(id)@till>"))
+            #expect(message.contains("To: kaito@example.jp") || message.contains("To: <kaito@example.jp>"))
+            // 請求書 in the subject, as an RFC 2047 encoded word.
+            #expect(message.contains("Subject: =?UTF-8?B?"))
+            #expect(message.contains("Content-Type: application/pdf"))
+            #expect(message.contains("JVBERi0"), "the attachment is a PDF (%PDF- in base64)")
+            // Paying it sends a receipt; nothing is sent twice.
+            _ = try await harness.post("/v1/invoices/\(invoiceID)/pay", "{}")
+            let after = try await harness.get("/v1/emails?invoice=\(invoiceID)")
+            #expect(after["data"].array.compactMap { $0["purpose"].string }.sorted() == ["invoice", "receipt"])
         }
     }
 }
