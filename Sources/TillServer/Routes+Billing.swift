@@ -16,6 +16,7 @@ extension TillServer {
         addTestClockRoutes(to: v1)
         addUsageRoutes(to: v1)
         addEmailRoutes(to: v1)
+        addDocumentRoutes(to: v1)
     }
 
     /// A `POST` whose answer is `status` and the JSON `body` returns, replayed for the same

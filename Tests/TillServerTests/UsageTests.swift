@@ -219,6 +219,19 @@ struct BillingEmailTests {
             _ = try await harness.post("/v1/invoices/\(invoiceID)/pay", "{}")
             let after = try await harness.get("/v1/emails?invoice=\(invoiceID)")
             #expect(after["data"].array.compactMap { $0["purpose"].string }.sorted() == ["invoice", "receipt"])
+
+            // The same document over the API: PDF, HTML in the customer's language or another.
+            let pdf = try await harness.call(.GET, "/v1/invoices/\(invoiceID)/pdf")
+            #expect(pdf.status == 200)
+            #expect(pdf.body.starts(with: Array("%PDF-".utf8)))
+            let html = try await harness.call(.GET, "/v1/invoices/\(invoiceID)/html")
+            #expect(html.status == 200)
+            #expect(html.text.contains("<html lang=\"ja\">"))
+            #expect(html.text.contains("請求書") && html.text.contains("¥1,200") && html.text.contains("山田 海斗"))
+            let german = try await harness.call(.GET, "/v1/invoices/\(invoiceID)/html?locale=de")
+            #expect(german.text.contains("Rechnung") && german.text.contains("1.200\u{A0}¥"))
+            #expect(try await harness.call(.GET, "/v1/invoices/\(invoiceID)/pdf?locale=pt").status == 400)
+            #expect(try await harness.call(.GET, "/v1/invoices/in_missing/pdf").status == 404)
         }
     }
 }
