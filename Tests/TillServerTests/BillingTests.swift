@@ -237,6 +237,9 @@ extension BillingTests {
             #expect(after["status"].string == "paid")
             #expect(after["number"].string == before["number"].string)
             #expect(after["amount_credited"].int == 2400)
+            let document = try await harness.call(.GET, "/v1/credit_notes/\(try #require(note["id"].string))/pdf")
+            #expect(document.status == 200)
+            #expect(document.body.starts(with: Array("%PDF-".utf8)))
             let refunded = try await eventually { () async throws -> JSON? in
                 let current = try await harness.get("/v1/credit_notes/\(try #require(note["id"].string))")
                 return current["refund"]["status"].string == "succeeded" ? current : nil
